@@ -554,9 +554,11 @@ class Batcher:
         self._failure_ready.set()
 
     def _stop_reason(self) -> Reason:
-        return (
-            Reason.INTERNAL_ERROR if self._state is _BROKEN else Reason.SHUTDOWN_TIMEOUT
-        )
+        # Closing is the only orderly stop: a sender stopped while running was
+        # cancelled because a sibling crashed, before _on_run_done could say so.
+        if self._state is _CLOSING or self._state is _CLOSED:
+            return Reason.SHUTDOWN_TIMEOUT
+        return Reason.INTERNAL_ERROR
 
     def _sweep(self, reason: Reason, message: str) -> None:
         """
@@ -716,7 +718,7 @@ class Batcher:
             await self._transport.aclose()
         finally:
             self._flushing -= 1
-            if self._state is _CLOSING:
+            if self._state is _CLOSING or self._state is _BROKEN:
                 self._state = _CLOSED
             self._closed.set()
             self._failure_ready.set()

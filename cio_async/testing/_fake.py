@@ -1,11 +1,15 @@
 """
 An in-process fake of Customer.io's Track API, served over real loopback HTTP.
 
-Requests pass through one path: read and record the body, hold while paused,
-answer 413 over ``max_body_bytes``, pick a fault, add latency, then either run
-the fault or check auth and call the route's handler. Handlers are plain
-functions from a :class:`_Call` to an :class:`Answer`; they change the
-:class:`Workspace` and never do I/O.
+Every request takes one path: read and record it, hold it while paused, add
+latency, answer 404 or 413 if it must, take a fault, then either run the fault
+or check credentials and call the route's handler. Handlers are plain functions
+from a :class:`_Call` to an :class:`Answer`; they change the :class:`Workspace`
+and never do I/O.
+
+Routes come in tables, one per API, each naming the credentials it needs. A
+second API (such as the App API with Bearer keys) adds its table to
+``FakeCustomerIO._tables`` and its checker to ``FakeCustomerIO._auth``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import Any
 
@@ -888,7 +892,9 @@ class FakeCustomerIO:
 
     # Serving.
 
-    def _route(self, endpoint: _Endpoint | None) -> Callable[[web.Request], Any]:
+    def _route(
+        self, endpoint: _Endpoint | None
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def serve(request: web.Request) -> web.StreamResponse:
             return await self._serve(endpoint, request)
 
@@ -933,27 +939,27 @@ class FakeCustomerIO:
         body: bytes,
         record: RecordedRequest,
     ) -> web.StreamResponse:
+        faults = self.faults
         if self._paused and not await self._held():
             return self._abort(request)
-        faults = self.faults
+        if faults.latency and not await self._sleep(faults.latency):
+            return self._abort(request)
         if endpoint is None:
             return await self._send(request, record, _NOT_FOUND)
         if faults.max_body_bytes is not None and len(body) > faults.max_body_bytes:
             return await self._send(request, record, _TOO_LARGE)
 
+        call = _Call(request, body)
         fault = faults.take(
             endpoint.api, request.method, record.path, endpoint.template
         )
-        if fault is not None:
-            logger.debug("injecting %s", type(fault).__name__)
-        if faults.latency and not await self._sleep(faults.latency):
-            return self._abort(request)
-        call = _Call(request, body)
-
         if fault is None:
             return await self._send(request, record, self._handle(endpoint, call))
+        logger.debug("injecting %s", type(fault).__name__)
+
         if isinstance(fault, Respond):
-            if fault.status == 207 and endpoint.template == "/api/v2/batch":
+            partial = fault.status == 207 and endpoint.template == "/api/v2/batch"
+            if partial and self._authorized(endpoint, call):
                 self._track.batch(call, skip=fault.named_indices())
             return await self._send(request, record, fault.answer())
         if isinstance(fault, Delay):
@@ -961,9 +967,8 @@ class FakeCustomerIO:
                 return self._abort(request)
             return await self._send(request, record, self._handle(endpoint, call))
         if isinstance(fault, Drip):
-            return await self._drip(
-                request, record, self._handle(endpoint, call), fault.interval
-            )
+            answer = self._handle(endpoint, call)
+            return await self._drip(request, record, answer, fault.interval)
         if isinstance(fault, StoreThenReset):
             self._handle(endpoint, call)
         elif isinstance(fault, NeverAnswer):
@@ -971,11 +976,16 @@ class FakeCustomerIO:
 
         return self._abort(request)
 
+    def _authorized(self, endpoint: _Endpoint, call: _Call) -> bool:
+        if endpoint.auth is None:
+            return True
+
+        header = call.request.headers.get("Authorization")
+        return self._auth[endpoint.auth](header)
+
     def _handle(self, endpoint: _Endpoint, call: _Call) -> Answer:
-        if endpoint.auth is not None:
-            header = call.request.headers.get("Authorization")
-            if not self._auth[endpoint.auth](header):
-                return _UNAUTHORIZED
+        if not self._authorized(endpoint, call):
+            return _UNAUTHORIZED
 
         return endpoint.handle(call)
 
@@ -1052,5 +1062,7 @@ class FakeCustomerIO:
             await response.write_eof()
         except ConnectionError:
             return response
+
+        self._idle.idle(request.transport, self.faults.close_idle_after)
 
         return response

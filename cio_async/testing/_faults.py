@@ -90,6 +90,9 @@ def _check_path(
         raise ValueError(message)
 
 
+_KNOWN = frozenset(status.value for status in HTTPStatus)
+
+
 @attrs.frozen
 class Respond:
     """
@@ -131,7 +134,8 @@ class Respond:
         else:
             content_type = "application/json"
             body = json.dumps(body).encode()
-        content_type = headers.pop("Content-Type", content_type)
+        for name in [name for name in headers if name.lower() == "content-type"]:
+            content_type = headers.pop(name)
 
         return Answer(self.status, body, content_type, headers)
 
@@ -153,13 +157,10 @@ class Respond:
         )
 
 
-_KNOWN = frozenset(status.value for status in HTTPStatus)
-
-
 @attrs.frozen
 class Reset:
     """
-    Abort the TCP connection (RST) without reading further or applying anything.
+    Abort the TCP connection with a reset, without applying the request.
     """
 
 

@@ -65,7 +65,7 @@ DELIVERY_METRICS = frozenset({"opened", "converted", "delivered"})
 ObjectKey = tuple[str, str]
 
 
-@attrs.define(eq=False)
+@attrs.define
 class FakeEvent:
     """
     One stored event, page view or screen view.
@@ -142,7 +142,7 @@ class FakeObject:
     deleted: bool = False
 
 
-@attrs.define(eq=False)
+@attrs.define
 class FakeDeliveryEvent:
     """
     A delivery metric: a v2 delivery item, a v1 metric or a v1 push event.
@@ -164,7 +164,8 @@ class Counts:
     ``items_accepted`` counts every item applied to the state, including
     duplicate events that dedupe then ignored, and items whose answer never
     reached the client (``StoreThenReset``). Unique items are therefore
-    ``items_accepted - duplicate_events``.
+    ``items_accepted - duplicate_events``. ``batches`` counts applied
+    ``/api/v2/batch`` bodies and ``requests`` every request received.
     """
 
     items_accepted: int = 0
@@ -309,18 +310,14 @@ def _check_str(item: Mapping[str, Any], key: str, field: str) -> ItemError | Non
 
 
 def _check_optional(
-    item: Mapping[str, Any], key: str, kind: type | tuple[type, ...], field: str
+    item: Mapping[str, Any], key: str, kind: type, field: str
 ) -> ItemError | None:
     value = item.get(key)
     if value is None:
         return None
+    # bool is an int subclass, but true is not a timestamp.
     if isinstance(value, bool) or not isinstance(value, kind):
-        names = (
-            kind.__name__
-            if isinstance(kind, type)
-            else "/".join(k.__name__ for k in kind)
-        )
-        return _invalid(field, f"must be {names}")
+        return _invalid(field, f"must be of type {kind.__name__}")
 
     return None
 
@@ -464,7 +461,7 @@ def _check_delivery(item: Mapping[str, Any]) -> ItemError | None:
     name = item.get("name")
     if name is None:
         return _missing("name")
-    if name not in DELIVERY_METRICS:
+    if not isinstance(name, str) or name not in DELIVERY_METRICS:
         return _invalid("name", f"must be one of {', '.join(sorted(DELIVERY_METRICS))}")
 
     attributes = item.get("attributes")
@@ -510,7 +507,7 @@ def check_item(item: object, *, size: int | None = None) -> ItemError | None:
         allowed = frozenset({"event"})
     else:
         return _invalid("type", "must be person, object or delivery")
-    if action not in allowed:
+    if not isinstance(action, str) or action not in allowed:
         return _invalid("action", f"is not an action of type {kind}")
 
     if kind == "person":
