@@ -93,6 +93,9 @@ class SignalDrain:
             return
         log.info("received %s: draining before exit", sig.name)
         assert self._loop is not None
+        # Put the previous handlers back before draining, so that a second
+        # signal during the drain takes effect at once.
+        self.uninstall()
         self._task = self._loop.create_task(self._drain_then_resend(sig))
 
     async def _drain_then_resend(self, sig: signal.Signals) -> None:

@@ -52,10 +52,13 @@ class ReportingClient(AsyncCustomerIO):
     """
 
     handled = 0
+    reported = False
 
     async def aclose(self, timeout: float | None = None) -> None:
         await super().aclose(timeout)
-        say(closed=True, handled=self.handled, **self.stats().as_dict())
+        if not self.reported:
+            self.reported = True
+            say(closed=True, handled=self.handled, **self.stats().as_dict())
 
 
 async def main(url: str, site_id: str, api_key: str, count: int, mode: str) -> None:

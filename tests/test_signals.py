@@ -1,0 +1,184 @@
+"""
+Tests for signal handling: a real child process drains on SIGTERM, then dies of it.
+
+The fake Customer.io runs in the test process; the child (``_load_child.py``)
+gets its URL and credentials on the command line and reports on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cio_async.testing import FakeCustomerIO
+
+CHILD = Path(__file__).with_name("_load_child.py")
+
+pytestmark = pytest.mark.slow
+
+
+class Child:
+    """
+    A running ``_load_child.py`` and the JSON lines it printed.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[dict[str, Any]] = []
+
+    @classmethod
+    async def start(cls, fake: FakeCustomerIO, count: int, mode: str) -> Child:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(CHILD),
+            fake.url,
+            fake.site_id,
+            fake.api_key,
+            str(count),
+            mode,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    async def line(self, timeout: float = 20.0) -> str:
+        assert self.process.stdout is not None
+        raw = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        assert raw, "the child closed stdout early"
+        return raw.decode().strip()
+
+    async def report(self, key: str, timeout: float = 20.0) -> dict[str, Any]:
+        """
+        Read lines until one has ``key``, and return it.
+        """
+        while True:
+            text = await self.line(timeout)
+            if text.startswith("{"):
+                fields = json.loads(text)
+                self.lines.append(fields)
+                if key in fields:
+                    return fields
+
+    async def finish(self, timeout: float = 30.0) -> tuple[int, str]:
+        """
+        Wait for the exit; the rest of stdout is parsed, stderr returned.
+        """
+        out, err = await asyncio.wait_for(self.process.communicate(), timeout)
+        for text in out.decode().splitlines():
+            if text.startswith("{"):
+                self.lines.append(json.loads(text))
+        assert self.process.returncode is not None
+        return self.process.returncode, err.decode()
+
+    def first(self, key: str) -> dict[str, Any]:
+        return next(fields for fields in self.lines if key in fields)
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+
+def stored_ids(fake: FakeCustomerIO) -> list[str | None]:
+    return [event.id for event in fake.events()]
+
+
+class TestSignals:
+    async def test_sigterm_drains_everything_accepted_then_dies_of_sigterm(
+        self, fake: FakeCustomerIO
+    ) -> None:
+        """
+        On SIGTERM under load the child delivers all it accepted, then exits -15.
+        """
+        count = 3_000
+        # A slow server, so that most events are still queued at the signal.
+        fake.faults.latency = 0.02
+        child = await Child.start(fake, count, "drain")
+        try:
+            assert await child.line() == "ready"
+            stored_at_signal = len(fake.events())
+            child.process.send_signal(signal.SIGTERM)
+            returncode, stderr = await child.finish()
+        finally:
+            child.kill()
+
+        report = child.first("closed")
+        ids = stored_ids(fake)
+        assert returncode == -signal.SIGTERM, stderr
+        assert stored_at_signal < count
+        assert report["accepted"] == count
+        assert report["queued"] == report["in_flight"] == 0
+        assert report["delivered"] + report["failed"] == count
+        assert report["handled"] == report["failed"] == 0
+        assert len(ids) == len(set(ids)) == count
+        assert set(ids) == {f"evt-{n}" for n in range(count)}
+
+    async def test_second_sigterm_during_drain_takes_effect_at_once(
+        self, fake: FakeCustomerIO
+    ) -> None:
+        """
+        A second SIGTERM while the drain waits on a hung server ends the child now.
+        """
+        fake.pause()
+        child = await Child.start(fake, 50, "drain")
+        try:
+            assert await child.line() == "ready"
+            child.process.send_signal(signal.SIGTERM)
+            await child.report("signal")
+            started = time.monotonic()
+            child.process.send_signal(signal.SIGTERM)
+            # The drain alone would wait for its 30 s close timeout.
+            returncode, stderr = await child.finish(timeout=10.0)
+            elapsed = time.monotonic() - started
+        finally:
+            child.kill()
+
+        assert returncode == -signal.SIGTERM, stderr
+        assert elapsed < 5.0
+        assert not any("closed" in fields for fields in child.lines)
+
+    async def test_drain_then_chains_to_the_loop_handler_installed_before(
+        self, fake: FakeCustomerIO
+    ) -> None:
+        """
+        After draining, the signal reaches the application's own loop handler.
+        """
+        child = await Child.start(fake, 200, "chain-loop")
+        try:
+            assert await child.line() == "ready"
+            child.process.send_signal(signal.SIGTERM)
+            returncode, stderr = await child.finish()
+        finally:
+            child.kill()
+
+        keys = [next(iter(fields)) for fields in child.lines]
+        assert returncode == 0, stderr
+        assert keys.index("closed") < keys.index("app_handler")
+        assert child.first("closed")["delivered"] == 200
+        assert len(fake.events()) == 200
+
+    async def test_drain_then_chains_to_the_python_handler_installed_before(
+        self, fake: FakeCustomerIO
+    ) -> None:
+        """
+        After draining, the signal reaches a plain ``signal.signal`` handler.
+        """
+        child = await Child.start(fake, 200, "chain-python")
+        try:
+            assert await child.line() == "ready"
+            child.process.send_signal(signal.SIGTERM)
+            returncode, stderr = await child.finish()
+        finally:
+            child.kill()
+
+        keys = [next(iter(fields)) for fields in child.lines]
+        assert returncode == 3, stderr
+        assert keys.index("closed") < keys.index("app_handler")
+        assert child.first("closed")["delivered"] == 200
+        assert len(fake.events()) == 200
