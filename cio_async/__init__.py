@@ -12,6 +12,8 @@ operation ends either delivered or handed to your failure handler.
 
 from __future__ import annotations
 
+from ._app import AppRateLimits as AppRateLimits
+from ._app import AsyncAPIClient as AsyncAPIClient
 from ._batcher import FailureHandler as FailureHandler
 from ._batcher import Stats as Stats
 from ._config import BatchConfig as BatchConfig
@@ -40,6 +42,16 @@ from ._errors import WebhookVerificationError as WebhookVerificationError
 from ._errors import WrongRegionError as WrongRegionError
 from ._events import Attributes as Attributes
 from ._events import Event as Event
+from ._messages import CustomerAttributes as CustomerAttributes
+from ._messages import CustomerIdentifiers as CustomerIdentifiers
+from ._messages import Segment as Segment
+from ._messages import SendEmailRequest as SendEmailRequest
+from ._messages import SendInAppRequest as SendInAppRequest
+from ._messages import SendInboxMessageRequest as SendInboxMessageRequest
+from ._messages import SendPushRequest as SendPushRequest
+from ._messages import SendResult as SendResult
+from ._messages import SendSMSRequest as SendSMSRequest
+from ._messages import SendWhatsAppRequest as SendWhatsAppRequest
 from ._operations import DeliveryFailure as DeliveryFailure
 from ._operations import FailureReason as FailureReason
 from ._operations import ObjectRef as ObjectRef
@@ -52,13 +64,17 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "AccountRegion",
+    "AppRateLimits",
+    "AsyncAPIClient",
     "AsyncCustomerIO",
     "Attributes",
     "AuthenticationError",
     "BatchConfig",
     "ClientClosedError",
     "ConfigurationError",
+    "CustomerAttributes",
     "CustomerIOError",
+    "CustomerIdentifiers",
     "DeliveryError",
     "DeliveryFailure",
     "Event",
@@ -81,6 +97,14 @@ __all__ = [
     "RequestRejectedError",
     "RequestTimeoutError",
     "RetryPolicy",
+    "Segment",
+    "SendEmailRequest",
+    "SendInAppRequest",
+    "SendInboxMessageRequest",
+    "SendPushRequest",
+    "SendResult",
+    "SendSMSRequest",
+    "SendWhatsAppRequest",
     "ServerError",
     "Stats",
     "Timeouts",

@@ -24,6 +24,7 @@ from ._values import (
     MAX_V1_EVENT_DATA_BYTES,
     check_attributes,
     check_identifier,
+    coerce,
     encode,
 )
 
@@ -95,7 +96,8 @@ class Operation:
             cio_async.InvalidArgumentError: The record has neither shape.
         """
         if isinstance(record.get("item"), dict):
-            item = record["item"]
+            item = coerce(record["item"], "item")
+            assert isinstance(item, dict)
             return cls(str(item.get("action", "item")), encode(item))
 
         request = record.get("request")
@@ -104,7 +106,8 @@ class Operation:
             if not path.startswith("/api/v1/"):
                 message = "only Track API v1 paths can be replayed"
                 raise InvalidArgumentError("request.path", message)
-            body = b"" if request.get("body") is None else encode(request["body"])
+            raw = request.get("body")
+            body = b"" if raw is None else encode(coerce(raw, "request.body"))
             return cls(
                 "request", body, method=str(request.get("method", "POST")), path=path
             )

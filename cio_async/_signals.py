@@ -91,11 +91,11 @@ class SignalDrain:
     def _on_signal(self, sig: signal.Signals) -> None:
         if self._task is not None:
             return
-        log.info("received %s: draining before exit", sig.name)
-        assert self._loop is not None
         # Put the previous handlers back before draining, so that a second
         # signal during the drain takes effect at once.
         self.uninstall()
+        log.info("received %s: draining before exit", sig.name)
+        assert self._loop is not None
         self._task = self._loop.create_task(self._drain_then_resend(sig))
 
     async def _drain_then_resend(self, sig: signal.Signals) -> None:

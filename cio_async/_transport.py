@@ -38,6 +38,14 @@ _REQUEST_ID_HEADERS = ("X-Request-Id", "X-Request-ID", "CF-Ray")
 
 _MAX_SERVER_MESSAGE = 300
 
+# aiohttp 3.10+ tells a connect timeout (pool wait included) from a read
+# timeout; older versions raise one type for both, taken as "maybe sent".
+_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = (
+    (aiohttp.ConnectionTimeoutError,)
+    if hasattr(aiohttp, "ConnectionTimeoutError")
+    else ()
+)
+
 
 @attrs.frozen
 class Answer:
@@ -229,6 +237,12 @@ class Transport:
             ) as response:
                 data = await response.read()
                 return Answer(response.status, response.headers, data)
+        except _CONNECT_TIMEOUT:
+            # Waiting for a pooled connection or opening one: nothing was sent.
+            message = (
+                f"{method} {route}: no connection within {self._timeouts.connect:g} s"
+            )
+            raise RequestTimeoutError(message, request_sent=False) from None
         except asyncio.TimeoutError:
             message = f"{method} {route} took longer than {self._timeouts.request:g} s"
             raise RequestTimeoutError(message) from None

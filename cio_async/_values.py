@@ -60,12 +60,14 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
+from math import isfinite
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -98,7 +100,6 @@ JSONValue: TypeAlias = (
 _MILLISECONDS_THRESHOLD = 10**11
 _SECONDS_PER_YEAR = 31_557_600  # 365.25 days
 
-_INF = float("inf")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _EPOCH_ORDINAL = _NAIVE_EPOCH.toordinal()
@@ -126,10 +127,36 @@ def _stdlib_dumps(obj: object) -> bytes:
     return _JSON_ENCODER.encode(obj).encode("utf-8")
 
 
-# The encoder in use, chosen at import: the one seam for a faster encoder. orjson
-# gives the same JSON values but not always the same bytes (it writes 1e-05 as
-# 0.00001) and refuses ints beyond 64 bits, so it needs a stdlib fallback there.
-_dumps: Callable[[object], bytes] = _stdlib_dumps
+# orjson writes floats below 1e-4 differently from the standard library (0.000015
+# for 1.5e-05, 1e-7 for 1e-07); every other float and value comes out byte for byte
+# the same. Output that may hold such a float is encoded again by the standard
+# library. Strings that merely look alike cost a slower encode, never other bytes.
+_SMALL_FLOAT = re.compile(rb"0\.0000|\de-")
+
+
+def _orjson_dumps(obj: object) -> bytes:
+    """
+    Encode with orjson, falling back to the standard library where they differ.
+    """
+    try:
+        out: bytes = _orjson.dumps(obj)
+    except TypeError:
+        # Ints beyond 64 bits; json writes them, orjson refuses.
+        return _stdlib_dumps(obj)
+    if _SMALL_FLOAT.search(out):
+        return _stdlib_dumps(obj)
+
+    # orjson's result keeps a buffer of about 4 KB whatever its length; copy it to
+    # a right-sized object, since it may wait in the queue for a while.
+    return bytes(memoryview(out))
+
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the optional extra
+    _dumps: Callable[[object], bytes] = _stdlib_dumps
+else:
+    _dumps = _orjson_dumps
 
 
 def encode(obj: object) -> bytes:
@@ -239,7 +266,7 @@ def _coerce_value(value: Any, depth: int) -> Any:
     if kind is int or kind is bool or value is None:
         return value
     if kind is float:
-        if -_INF < value < _INF:
+        if isfinite(value):
             return value
         raise _Rejection(InvalidArgumentError, _NOT_FINITE)
     if kind is dict:
@@ -272,7 +299,7 @@ def _walk_dict(mapping: dict[Any, Any], depth: int) -> Any:
         if kind is int or kind is bool or item is None:
             continue
         if kind is float:
-            if -_INF < item < _INF:
+            if isfinite(item):
                 continue
             raise _Rejection(InvalidArgumentError, _NOT_FINITE, _key_segment(key))
 
@@ -368,7 +395,7 @@ def _walk_list(items: list[Any], depth: int) -> Any:
         if kind is int or kind is bool or item is None:
             continue
         if kind is float:
-            if -_INF < item < _INF:
+            if isfinite(item):
                 continue
             raise _Rejection(InvalidArgumentError, _NOT_FINITE, f"[{index}]")
 
@@ -447,7 +474,7 @@ def _coerce_other(value: Any, depth: int) -> Any:
     if isinstance(value, int):
         return int.__int__(value)
     if isinstance(value, float):
-        if -_INF < value < _INF:
+        if isfinite(value):
             return float.__float__(value)
         raise _Rejection(InvalidArgumentError, _NOT_FINITE)
 
@@ -486,7 +513,7 @@ def _decimal_number(value: Decimal) -> int | float:
         return int(value)
 
     number = float(value)
-    if -_INF < number < _INF:
+    if isfinite(number):
         return number
     raise _Rejection(InvalidArgumentError, "is too large for a float")
 

@@ -2,7 +2,8 @@
 The ``cio-async`` command: ``demo``, ``send``, ``check`` and ``fake-server``.
 
 Uses only the public API and :mod:`cio_async.testing`, which proves they are
-enough to build tools on.
+enough to build tools on. How a line of ``send`` becomes a call lives in
+:mod:`cio_async._lines`.
 """
 
 from __future__ import annotations
@@ -10,20 +11,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
-from . import (
+from cio_async import (
     AsyncCustomerIO,
     BatchConfig,
     ConfigurationError,
     CustomerIOError,
     DeliveryFailure,
+    Stats,
 )
+from cio_async._lines import EXAMPLES, FORMATS, send_line
+
+if TYPE_CHECKING:
+    from cio_async.testing import FakeCustomerIO
 
 _EVENT_NAMES = (
     "page_viewed",
@@ -34,6 +42,13 @@ _EVENT_NAMES = (
     "subscription_renewed",
     "support_ticket_opened",
     "email_link_clicked",
+)
+
+_CREDENTIALS = (
+    "Credentials come from CUSTOMERIO_SITE_ID and CUSTOMERIO_TRACK_API_KEY, the "
+    "region from CUSTOMERIO_REGION (us or eu, default us), and CUSTOMERIO_TRACK_URL "
+    "(or --base-url) replaces the region's Track host, for a proxy or "
+    "'cio-async fake-server'."
 )
 
 
@@ -49,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         code: int = asyncio.run(args.run(args))
-    except ConfigurationError as error:
+    except (ConfigurationError, _UsageError) as error:
         print(f"cio-async: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -57,13 +72,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+class _UsageError(Exception):
+    """
+    The command line asks for something that cannot be done; exit 2.
+    """
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cio-async",
         description="Send data to Customer.io, or try the SDK against a fake server.",
+        epilog="Run 'cio-async COMMAND --help' for the options of each command.",
     )
     commands = parser.add_subparsers(title="commands")
+    _add_demo(commands)
+    _add_send(commands)
+    _add_check(commands)
+    _add_fake_server(commands)
 
+    return parser
+
+
+_Commands = Any  # argparse's subparsers action has no public type
+
+
+def _add_demo(commands: _Commands) -> None:
     demo = commands.add_parser(
         "demo",
         help="run a realistic workload against an embedded fake Customer.io",
@@ -80,53 +113,192 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="workload random seed")
     demo.set_defaults(run=_demo)
 
+
+def _add_send(commands: _Commands) -> None:
+    formats = "\n".join(
+        f"  {action} -> {method}()\n      {fields}"
+        for action, fields, method in FORMATS
+    )
+    examples = "\n".join(f"  {line}" for line in EXAMPLES)
     send = commands.add_parser(
         "send",
-        help="send operations from an NDJSON file",
+        help="send operations from an NDJSON file, or resume a dead-letter file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Send one operation per line of FILE ('-' for stdin). Lines look like "
-            '{"action": "identify", "id": "u1", "attributes": {...}} or '
-            '{"action": "event", "id": "u1", "name": "...", "data": {...}}; '
-            "lines of a dead-letter file are replayed as they were. Bad lines are "
-            "reported with their number and skipped. Credentials come from "
-            "CUSTOMERIO_SITE_ID, CUSTOMERIO_TRACK_API_KEY and CUSTOMERIO_REGION."
+            "Send one operation per line of FILE ('-' for standard input), then wait\n"
+            "until each is delivered or failed and print a summary. Bad lines are\n"
+            "reported on standard error by number and skipped; lines of a dead-letter\n"
+            "file are replayed as they were. Exits 0 when everything was delivered,\n"
+            "1 when a line was bad or an operation failed, 2 on a usage error.\n\n"
+            + _wrap(_CREDENTIALS)
+        ),
+        epilog=(
+            "line formats:\n"
+            "One JSON object per line; 'action' names the call. PERSON is exactly\n"
+            "one of id, email, phone or cio_id (a merge side: id, email or\n"
+            "cio_id). OBJECT is {object_type_id, object_id, [attributes]}; PEOPLE\n"
+            "is an id, or {PERSON, [attributes]}. Timestamps are unix seconds or\n"
+            "ISO 8601 text; data and attributes are objects. Fields in brackets\n"
+            "are optional; each means what the client method's argument means.\n"
+            'Lines of a dead-letter file ({"item": ...} or {"request": ...}) are\n'
+            "replayed as they are.\n\n"
+            f"{formats}\n\n"
+            f"example lines:\n{examples}\n\n"
+            "examples:\n"
+            "  cio-async send events.ndjson --dead-letter failed.ndjson\n"
+            "  cio-async send --resume failed.ndjson\n"
+            "  gunzip -c export.ndjson.gz | cio-async send - --progress"
         ),
     )
-    send.add_argument("file", help="NDJSON file, or - for standard input")
-    send.add_argument("--base-url", help="send to this Track host instead")
+    send.add_argument("file", nargs="?", help="NDJSON file, or - for standard input")
+    send.add_argument(
+        "--resume",
+        metavar="DEADLETTER",
+        help=(
+            "send a dead-letter file again: it is moved to DEADLETTER.replaying, "
+            "replayed, and what fails again is written to a new DEADLETTER"
+        ),
+    )
     send.add_argument(
         "--dead-letter",
         metavar="PATH",
-        help="append operations that fail to PATH, for a later replay",
+        help="append operations that fail to PATH, for 'send --resume PATH'",
+    )
+    send.add_argument(
+        "--base-url",
+        default=os.environ.get("CUSTOMERIO_TRACK_URL") or None,
+        help="send to this Track host root (default: $CUSTOMERIO_TRACK_URL)",
+    )
+    progress = send.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help=(
+            "show progress on standard error even when it is not a terminal "
+            "(one line a second)"
+        ),
+    )
+    progress.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="show no progress, even on a terminal",
     )
     send.set_defaults(run=_send)
 
+
+def _add_check(commands: _Commands) -> None:
     check = commands.add_parser(
         "check",
         help="verify credentials and region",
         description=(
             "Ask Customer.io which region the credentials belong to "
-            "(GET /api/v1/accounts/region) and say whether CUSTOMERIO_REGION matches."
+            "(GET /api/v1/accounts/region) and say whether CUSTOMERIO_REGION "
+            "matches. Exits 0 when both are right, 1 when not. " + _CREDENTIALS
         ),
     )
-    check.add_argument("--base-url", help="ask this Track host instead")
+    check.add_argument(
+        "--base-url",
+        default=os.environ.get("CUSTOMERIO_TRACK_URL") or None,
+        help="ask this Track host root (default: $CUSTOMERIO_TRACK_URL)",
+    )
     check.set_defaults(run=_check)
 
+
+def _add_fake_server(commands: _Commands) -> None:
     fake = commands.add_parser(
         "fake-server",
         help="run the fake Customer.io until interrupted",
         description=(
-            "Serve the fake Customer.io Track API on 127.0.0.1 for local development; "
-            "prints its URL and credentials."
+            "Serve the fake Customer.io Track API on a loopback address for local "
+            "development, until SIGINT or SIGTERM. Prints its URL and the "
+            "CUSTOMERIO_* variables that point a client at it, then a summary of "
+            "what it received when it stops. Faults are off unless asked for; the "
+            "--chaos-* rates add up to at most 1 and each request draws at most "
+            "one fault."
         ),
     )
     fake.add_argument("--host", default="127.0.0.1", help="loopback address")
     fake.add_argument(
-        "--port", type=int, default=8080, help="default 8080; 0 picks one"
+        "--port", type=int, default=8080, help="default 8080; 0 picks a free one"
+    )
+    fake.add_argument("--site-id", default="fake-site-id", help="accepted site id")
+    fake.add_argument(
+        "--api-key", default="fake-track-api-key", help="accepted Track API key"
+    )
+    fake.add_argument(
+        "--region",
+        choices=("us", "eu"),
+        default="us",
+        help="what /api/v1/accounts/region answers (default us)",
+    )
+    faults = fake.add_argument_group("faults")
+    faults.add_argument(
+        "--latency", type=float, metavar="SECONDS", help="seconds added to every answer"
+    )
+    faults.add_argument(
+        "--chaos-5xx",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of requests answered 500, 502, 503 or 504",
+    )
+    faults.add_argument(
+        "--chaos-429",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share answered 429 with Retry-After 0 or 1",
+    )
+    faults.add_argument(
+        "--chaos-reset",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help=(
+            "share whose connection is reset, half of them after the request "
+            "was applied"
+        ),
+    )
+    faults.add_argument(
+        "--chaos-no-answer",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share held without an answer until the server stops",
+    )
+    faults.add_argument(
+        "--max-body-bytes",
+        type=int,
+        metavar="N",
+        help="answer 413 to request bodies longer than N bytes",
+    )
+    faults.add_argument(
+        "--close-idle-after",
+        type=float,
+        metavar="SECONDS",
+        help="close keep-alive connections idle this long, as load balancers do",
+    )
+    faults.add_argument(
+        "--seed", type=int, help="seed of the chaos draws, for repeatable runs"
     )
     fake.set_defaults(run=_fake_server)
 
-    return parser
+
+def _wrap(text: str, width: int = 78) -> str:
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+
+    return "\n".join(lines)
 
 
 # -- demo ---------------------------------------------------------------------
@@ -169,7 +341,7 @@ def _event_data(rng: random.Random, name: str) -> dict[str, Any]:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from .testing import FakeCustomerIO
+    from cio_async.testing import FakeCustomerIO
 
     failures: list[DeliveryFailure] = []
     people = [f"user-{i}" for i in range(args.people)]
@@ -217,55 +389,194 @@ async def _demo(args: argparse.Namespace) -> int:
 # -- send ---------------------------------------------------------------------
 
 
-def _client_from_env(args: argparse.Namespace, **kwargs: Any) -> AsyncCustomerIO:
-    if args.base_url:
-        kwargs["base_url"] = args.base_url
-    return AsyncCustomerIO.from_env(**kwargs)
+class _Progress:
+    """
+    A one-line progress display on standard error, redrawn at most every
+    ``interval`` seconds: in place on a terminal, as new lines elsewhere.
+    """
+
+    def __init__(self, stream: IO[str], total_bytes: int | None, tty: bool) -> None:
+        self._stream = stream
+        self._total = total_bytes
+        self._tty = tty
+        self._interval = 0.1 if tty else 1.0
+        self._started = time.monotonic()
+        self._drawn_at = self._started
+        self._width = 0
+
+    def update(
+        self, lines: int, done_bytes: int, stats: Stats, *, force: bool = False
+    ) -> None:
+        now = time.monotonic()
+        if not force and now - self._drawn_at < self._interval:
+            return
+        self._drawn_at = now
+
+        text = self._render(now - self._started, lines, done_bytes, stats)
+        if self._tty:
+            padding = " " * max(0, self._width - len(text))
+            self._width = len(text)
+            self._stream.write(f"\r{text}{padding}")
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        if self._tty and self._width:
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def _render(self, elapsed: float, lines: int, done: int, stats: Stats) -> str:
+        rate = stats.accepted / elapsed if elapsed > 0 else 0.0
+        parts = [f"{lines:,} lines"]
+        if self._total:
+            fraction = min(1.0, done / self._total)
+            parts.append(f"{fraction:4.0%}")
+            if 0 < fraction < 1:
+                eta = elapsed * (1 - fraction) / fraction
+                parts.append(f"ETA {_duration(eta)}")
+        parts.append(f"{rate:,.0f} ops/s")
+        parts.append(f"delivered {stats.delivered:,}")
+        parts.append(f"failed {stats.failed:,}")
+        pending = stats.queued + stats.in_flight
+        if pending:
+            parts.append(f"pending {pending:,}")
+
+        return "  ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _send_source(args: argparse.Namespace) -> tuple[str, str | None, Path | None]:
+    """
+    Which file to read, where failures go, and the file to remove on success.
+    """
+    if args.resume is None:
+        if args.file is None:
+            message = "send needs FILE, or --resume DEADLETTER"
+            raise _UsageError(message)
+        return args.file, args.dead_letter, None
+
+    if args.file is not None or args.dead_letter is not None:
+        message = "--resume takes no FILE and no --dead-letter: it reuses DEADLETTER"
+        raise _UsageError(message)
+    dead_letter = Path(args.resume)
+    aside = dead_letter.with_name(dead_letter.name + ".replaying")
+    if aside.exists():
+        message = (
+            f"{aside} is left from an interrupted --resume; send it first with "
+            f"'cio-async send {aside} --dead-letter {dead_letter}', then remove it"
+        )
+        raise _UsageError(message)
+    if not dead_letter.exists():
+        message = f"{dead_letter} does not exist: nothing to resume"
+        raise _UsageError(message)
+
+    dead_letter.rename(aside)
+    return str(aside), str(dead_letter), aside
 
 
 async def _send(args: argparse.Namespace) -> int:
-    failures: list[DeliveryFailure] = []
+    source, dead_letter, aside = _send_source(args)
     bad: list[tuple[int, str]] = []
     # Reading a local file line by line blocks for microseconds at a time.
-    stream: TextIO = (
-        sys.stdin
-        if args.file == "-"
-        else open(args.file, encoding="utf-8")  # noqa: ASYNC230, SIM115
+    stream: IO[bytes] = (
+        sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: ASYNC230, SIM115
     )
+    total = _size(stream)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    progress = _Progress(sys.stderr, total, tty=sys.stderr.isatty()) if show else None
 
+    lines = done = 0
     started = time.perf_counter()
     try:
         async with _client_from_env(
             args,
-            on_failure=failures.append,
-            dead_letter_path=args.dead_letter,
+            dead_letter_path=dead_letter,
             batching=BatchConfig(queue_full="wait", enqueue_timeout=60.0),
         ) as cio:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    await _send_line(cio, line)
-                except (ValueError, TypeError, KeyError, CustomerIOError) as error:
-                    bad.append((number, _describe(error)))
-            await cio.flush()
+            for lines, raw in enumerate(stream, start=1):
+                done += len(raw)
+                if raw.strip():
+                    try:
+                        await send_line(cio, raw)
+                    except (ValueError, TypeError, KeyError, CustomerIOError) as error:
+                        bad.append((lines, _describe(error)))
+                if progress is not None:
+                    progress.update(lines, done, cio.stats())
+
+            ticker = (
+                None
+                if progress is None
+                else asyncio.create_task(_tick(progress, cio, lines, done))
+            )
+            try:
+                await cio.flush()
+            finally:
+                if ticker is not None:
+                    ticker.cancel()
             stats = cio.stats()
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
     elapsed = time.perf_counter() - started
 
+    if progress is not None:
+        progress.update(lines, done, stats, force=True)
+        progress.finish()
     for number, why in bad:
         print(f"line {number}: {why}", file=sys.stderr)
+    _summary(stats, elapsed, bad, dead_letter)
+    if aside is not None and not bad:
+        aside.unlink()
+    elif aside is not None:
+        print(f"{aside} is kept because of its bad lines", file=sys.stderr)
+
+    return 0 if not bad and not stats.failed else 1
+
+
+def _size(stream: IO[bytes]) -> int | None:
+    try:
+        size = os.fstat(stream.fileno()).st_size
+    except (OSError, ValueError):
+        return None
+    return size or None
+
+
+async def _tick(
+    progress: _Progress, cio: AsyncCustomerIO, lines: int, done: int
+) -> None:
+    while True:
+        progress.update(lines, done, cio.stats())
+        await asyncio.sleep(0.1)
+
+
+def _summary(
+    stats: Stats, elapsed: float, bad: list[tuple[int, str]], dead_letter: str | None
+) -> None:
+    rate = stats.accepted / elapsed if elapsed > 0 else 0.0
+    listed = f" ({', '.join(str(n) for n, _ in bad[:20])})" if bad else ""
     print(
-        f"sent {stats.accepted:,} operations in {elapsed:.2f} s: "
+        f"sent {stats.accepted:,} operations in {elapsed:.2f} s ({rate:,.0f}/s): "
         f"{stats.delivered:,} delivered, {stats.failed:,} failed, "
-        f"{len(bad):,} bad lines"
-        + (f" ({', '.join(str(n) for n, _ in bad[:20])})" if bad else "")
+        f"{len(bad):,} bad lines{listed}"
     )
     for reason, count in sorted(stats.failed_by_reason.items()):
         print(f"  failed {reason}: {count:,}")
-    return 0 if not bad and not stats.failed else 1
+    if stats.failed and dead_letter is not None:
+        print(
+            f"failed operations are in {dead_letter}; "
+            f"send them again with: cio-async send --resume {dead_letter}"
+        )
 
 
 def _describe(error: Exception) -> str:
@@ -276,24 +587,10 @@ def _describe(error: Exception) -> str:
     return str(error)
 
 
-async def _send_line(cio: AsyncCustomerIO, line: str) -> None:
-    record = json.loads(line)
-    if not isinstance(record, dict):
-        message = "a line must be a JSON object"
-        raise ValueError(message)
-    if "item" in record or "request" in record:
-        await cio.replay(record)
-        return
-
-    action = record.get("action")
-    person = record["id"]
-    if action == "identify":
-        await cio.identify(person, record.get("attributes") or {})
-    elif action == "event":
-        await cio.track(person, record["name"], record.get("data"))
-    else:
-        message = f"unknown action {action!r}"
-        raise ValueError(message)
+def _client_from_env(args: argparse.Namespace, **kwargs: Any) -> AsyncCustomerIO:
+    if args.base_url:
+        kwargs["base_url"] = args.base_url
+    return AsyncCustomerIO.from_env(**kwargs)
 
 
 # -- check --------------------------------------------------------------------
@@ -322,21 +619,95 @@ async def _check(args: argparse.Namespace) -> int:
 
 
 async def _fake_server(args: argparse.Namespace) -> int:
-    from .testing import FakeCustomerIO
+    from cio_async.testing import FakeCustomerIO
+
+    try:
+        fake = FakeCustomerIO(
+            site_id=args.site_id,
+            api_key=args.api_key,
+            host=args.host,
+            port=args.port,
+            region=args.region,
+            record_bodies=False,
+        )
+        _apply_faults(fake, args)
+    except ValueError as error:
+        raise _UsageError(str(error)) from None
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    async with FakeCustomerIO(host=args.host, port=args.port) as fake:
+    async with fake:
         print(f"fake Customer.io listening on {fake.url}", flush=True)
         print(f"  CUSTOMERIO_SITE_ID={fake.site_id}", flush=True)
         print(f"  CUSTOMERIO_TRACK_API_KEY={fake.api_key}", flush=True)
+        print(f"  CUSTOMERIO_TRACK_URL={fake.url}", flush=True)
+        app_api_key = getattr(fake, "app_api_key", None)
+        if app_api_key is not None:
+            print(f"  CUSTOMERIO_APP_API_KEY={app_api_key}", flush=True)
+        chaos = fake.faults.active_chaos
+        if chaos is not None or fake.faults.latency or fake.faults.max_body_bytes:
+            print(f"  faults: {_describe_faults(fake)}", flush=True)
         await stop.wait()
         counts = fake.counts
-    print(f"stopped after {counts.requests} requests", file=sys.stderr)
+    print(
+        f"stopped after {counts.requests:,} requests: {counts.batches:,} batches, "
+        f"{counts.items_accepted:,} items accepted, "
+        f"{counts.items_rejected:,} rejected, "
+        f"{counts.duplicate_events:,} duplicate events",
+        file=sys.stderr,
+    )
     return 0
+
+
+def _apply_faults(fake: FakeCustomerIO, args: argparse.Namespace) -> None:
+    """
+    Set the fake's fault knobs from the options.
+
+    Raises:
+        ValueError: A value is out of range; the message names the setting.
+    """
+    faults = fake.faults
+    if args.latency is not None:
+        faults.latency = args.latency
+    if args.max_body_bytes is not None:
+        faults.max_body_bytes = args.max_body_bytes
+    if args.close_idle_after is not None:
+        faults.close_idle_after = args.close_idle_after
+    rates = (args.chaos_5xx, args.chaos_429, args.chaos_reset, args.chaos_no_answer)
+    if any(rates):
+        faults.chaos(
+            error_5xx=args.chaos_5xx,
+            rate_limited=args.chaos_429,
+            reset=args.chaos_reset,
+            no_answer=args.chaos_no_answer,
+            seed=args.seed,
+        )
+
+
+def _describe_faults(fake: FakeCustomerIO) -> str:
+    faults = fake.faults
+    parts = []
+    if faults.latency:
+        parts.append(f"latency {faults.latency:g} s")
+    if faults.max_body_bytes:
+        parts.append(f"413 over {faults.max_body_bytes:,} bytes")
+    chaos = faults.active_chaos
+    if chaos is not None:
+        for name, rate in (
+            ("5xx", chaos.error_5xx),
+            ("429", chaos.rate_limited),
+            ("reset", chaos.reset),
+            ("no answer", chaos.no_answer),
+        ):
+            if rate:
+                parts.append(f"{name} {rate:.0%}")
+        if chaos.seed is not None:
+            parts.append(f"seed {chaos.seed}")
+
+    return ", ".join(parts)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised via the console script

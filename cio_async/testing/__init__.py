@@ -1,5 +1,5 @@
 """
-Testing helpers: a fake Customer.io Track API served over loopback HTTP.
+Testing helpers: a fake Customer.io (Track and App APIs) over loopback HTTP.
 
 Point any client at ``fake.url``::
 
@@ -8,12 +8,19 @@ Point any client at ``fake.url``::
         await fake.wait_for(lambda f: f.counts.items_accepted >= 3)
         assert fake.person(id="u1").attributes["plan"] == "pro"
 
+The App API (transactional sends, broadcasts, lookups) answers on the same
+port, for ``AsyncAPIClient(fake.app_api_key, base_url=fake.url)``; what it
+accepted is in ``fake.sends``, its switches on ``fake.app``.
+
 Faults are scripted with ``fake.script(Respond(503), Reset())`` or drawn at
 random with ``fake.faults.chaos(error_5xx=0.1, seed=1)``.
 """
 
 from __future__ import annotations
 
+from ._app_api import FakeAppApi as FakeAppApi
+from ._app_api import FakeBroadcastTrigger as FakeBroadcastTrigger
+from ._app_api import FakeSend as FakeSend
 from ._fake import FakeCustomerIO as FakeCustomerIO
 from ._fake import RecordedRequest as RecordedRequest
 from ._faults import Chaos as Chaos
@@ -37,11 +44,14 @@ __all__ = [
     "Counts",
     "Delay",
     "Drip",
+    "FakeAppApi",
+    "FakeBroadcastTrigger",
     "FakeCustomerIO",
     "FakeDeliveryEvent",
     "FakeEvent",
     "FakeObject",
     "FakePerson",
+    "FakeSend",
     "Fault",
     "Faults",
     "ItemError",

@@ -30,6 +30,7 @@ import attrs
 from aiohttp import web
 from multidict import CIMultiDict
 
+from ._app_api import FakeAppApi, FakeSend
 from ._faults import (
     Answer,
     Delay,
@@ -579,7 +580,7 @@ def _loopback(host: str) -> str:
 
 class FakeCustomerIO:
     """
-    A fake Customer.io Track API on a loopback port, for tests and demos.
+    A fake Customer.io (Track and App APIs) on a loopback port, for tests and demos.
 
     Use it as ``async with FakeCustomerIO() as fake:`` and point a client at
     ``fake.url``. It records every request in :attr:`requests`, applies what it
@@ -589,6 +590,8 @@ class FakeCustomerIO:
     Args:
         site_id: The Track site id it accepts.
         api_key: The Track API key it accepts.
+        app_api_key: The App API key it accepts as a Bearer token; the App
+            routes (``/v1/...``) and their switches are on :attr:`app`.
         host: The loopback address to listen on.
         port: The port; 0 picks a free one.
         region: What ``/api/v1/accounts/region`` reports, "us" or "eu".
@@ -605,6 +608,7 @@ class FakeCustomerIO:
         *,
         site_id: str = "fake-site-id",
         api_key: str = "fake-track-api-key",
+        app_api_key: str = "fake-app-api-key",
         host: str = "127.0.0.1",
         port: int = 0,
         region: str = "us",
@@ -641,6 +645,15 @@ class FakeCustomerIO:
             "track": _BasicAuth(site_id, api_key).check
         }
         self._tables: list[list[_Endpoint]] = [self._track.endpoints()]
+        self.app_api_key = app_api_key
+        self.app = FakeAppApi(self._workspace, app_api_key)
+        self._auth["app"] = self.app.check_auth
+        self._tables.append(
+            [
+                _Endpoint(method, template, handle, auth="app", api="app")
+                for method, template, handle in self.app.routes()
+            ]
+        )
 
     def __repr__(self) -> str:
         where = self._url or "not started"
@@ -772,6 +785,13 @@ class FakeCustomerIO:
         """
         return list(self._workspace.deliveries)
 
+    @property
+    def sends(self) -> list[FakeSend]:
+        """
+        Transactional messages the App API accepted, in arrival order.
+        """
+        return list(self.app.sends)
+
     def person(
         self,
         *,
@@ -859,12 +879,18 @@ class FakeCustomerIO:
     # Control.
 
     def script(
-        self, *faults: Fault, path: str | None = None, method: str | None = None
+        self,
+        *faults: Fault,
+        path: str | None = None,
+        method: str | None = None,
+        api: str = "track",
     ) -> None:
         """
         Queue faults for the next matching requests; see :meth:`Faults.script`.
+
+        ``api="app"`` with no path scripts the App API's routes.
         """
-        self.faults.script(*faults, path=path, method=method)
+        self.faults.script(*faults, path=path, method=method, api=api)
 
     def pause(self) -> None:
         """
@@ -886,6 +912,7 @@ class FakeCustomerIO:
         Forget all state, recorded requests and faults, and resume if paused.
         """
         self._workspace.clear()
+        self.app.clear()
         self._requests.clear()
         self.faults.clear()
         self.resume()
