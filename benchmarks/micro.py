@@ -28,7 +28,10 @@ The micro figures of cio_async, each in a process of its own.
     sends ``STALL_EVENTS`` events through the client and the server answers at
     once. The producer yields after every ``STALL_SLICE`` calls, as a server
     handling requests would, so that the stalls are the client's (and the
-    garbage collector's), not a producer that never lets go.
+    garbage collector's), not a producer that never lets go. Garbage
+    collections are timed alongside. ``stall-frozen`` is the same after
+    ``gc.freeze()`` (what an application may do once started), so that a full
+    collection walks only what was made since.
 
 ``capacity``
     How many items per second a server absorbs from the ceiling client
@@ -197,6 +200,7 @@ async def rss(port: int) -> dict[str, Any]:
         "events": RSS_EVENTS,
         "held": queued,
         "growth_bytes": growth,
+        "growth_mib": growth / 2**20,
         "bytes_per_event": growth / RSS_EVENTS,
         "item_json_bytes": item_bytes,
         "data_json_bytes": data_bytes,
@@ -204,7 +208,7 @@ async def rss(port: int) -> dict[str, Any]:
     }
 
 
-async def stall(port: int) -> dict[str, Any]:
+async def stall(port: int, freeze: bool = False) -> dict[str, Any]:
     events = make_events()
     pool = len(events)
     control = Control(port)
@@ -220,7 +224,7 @@ async def stall(port: int) -> dict[str, Any]:
             lags.append(clock() - start - HEARTBEAT)
 
     # Collections are timed too, to tell their pauses from the client's own.
-    collections: list[float] = []
+    collections: list[tuple[float, int]] = []
     collection_started = 0.0
 
     def on_collection(phase: str, info: dict[str, int]) -> None:
@@ -228,12 +232,15 @@ async def stall(port: int) -> dict[str, Any]:
         if phase == "start":
             collection_started = time.perf_counter()
         else:
-            collections.append(time.perf_counter() - collection_started)
+            elapsed = time.perf_counter() - collection_started
+            collections.append((elapsed, info["generation"]))
 
     async with _client(port) as cio:
         for person, data in events[:WARMUP]:
             await cio.track(person, EVENT_NAME, data)
         await cio.flush()
+        if freeze:
+            gc.freeze()
 
         gc.callbacks.append(on_collection)
         beat = asyncio.create_task(heartbeat())
@@ -264,19 +271,15 @@ async def stall(port: int) -> dict[str, Any]:
         "slice_max_ms": max(slices) * 1000,
         "slice_median_ms": statistics.median(slices) * 1000,
         "collections": len(collections),
-        "collection_max_ms": max(collections, default=0.0) * 1000,
+        "collection_max_ms": max(collections, default=(0.0, 0))[0] * 1000,
+        "full_collections": sum(1 for _, generation in collections if generation == 2),
+        "frozen": freeze,
     }
 
 
 async def capacity(url: str, site_id: str, api_key: str) -> dict[str, Any]:
-    from cio_async._values import encode, new_ulid
-
-    events = make_events()
-    items = [
-        encode(v2_item(p, d, new_ulid()))
-        for p, d in itertools.islice(itertools.cycle(events), 50_000)
-    ]
-    bodies = list(contestants.batch_bodies(iter(items)))
+    items = contestants.encoded_items(make_events(), contestants.CEILING_POOL)
+    bodies = list(contestants.batch_bodies(items))
     posts = CAPACITY_ITEMS // contestants.CEILING_BATCH
     credentials = base64.b64encode(f"{site_id}:{api_key}".encode()).decode()
 
@@ -310,7 +313,15 @@ async def serve_fake() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="One micro figure of cio_async.")
     parser.add_argument(
-        "figure", choices=["track-cost", "rss", "stall", "capacity", "serve-fake"]
+        "figure",
+        choices=[
+            "track-cost",
+            "rss",
+            "stall",
+            "stall-frozen",
+            "capacity",
+            "serve-fake",
+        ],
     )
     parser.add_argument("--port", type=int)
     parser.add_argument("--url")
@@ -323,6 +334,8 @@ def main() -> None:
         return
     if args.figure == "capacity":
         result = asyncio.run(capacity(args.url, args.site_id, args.api_key))
+    elif args.figure == "stall-frozen":
+        result = asyncio.run(stall(args.port, freeze=True))
     else:
         figure = {"track-cost": track_cost, "rss": rss, "stall": stall}[args.figure]
         result = asyncio.run(figure(args.port))

@@ -8,6 +8,10 @@ operation ends either delivered or handed to your failure handler.
     async with AsyncCustomerIO(site_id, api_key) as cio:
         await cio.identify("user-1", {"email": "ada@example.com", "plan": "pro"})
         await cio.track("user-1", "signed_up", {"method": "google"})
+
+Transactional messages, broadcast triggers and customer lookups use the App
+API through :class:`AsyncAPIClient`: one request per call, a typed answer or a
+typed error, and retries that never send a message twice.
 """
 
 from __future__ import annotations

@@ -76,6 +76,10 @@ APP_RETRY = RetryPolicy(
 # Pooled connections; sends may run 100 a second.
 _CONNECTIONS = 20
 
+# What a send or a trigger names in its "may have been sent" errors.
+_MESSAGE = "the message"
+_TRIGGER = "the broadcast trigger"
+
 # Statuses at which Customer.io has refused a send before accepting it.
 _NOT_ACCEPTED = (429, 503)
 
@@ -324,11 +328,11 @@ class AsyncAPIClient:
         path = f"/v1/send/{request.kind}"
 
         answer = await self._call(
-            "POST", path, body=encode(payload), gate=self._send_gate, send=True
+            "POST", path, body=encode(payload), gate=self._send_gate, sends=_MESSAGE
         )
         result = parse_send_result(answer.json())
         if result is None:
-            raise _unreadable_acceptance("POST", path, answer)
+            raise _unreadable_acceptance(path, answer, _MESSAGE)
 
         return result
 
@@ -402,11 +406,11 @@ class AsyncAPIClient:
         path = f"/v1/campaigns/{broadcast_id}/triggers"
 
         answer = await self._call(
-            "POST", path, body=body, gate=self._broadcast_gate, send=True
+            "POST", path, body=body, gate=self._broadcast_gate, sends=_TRIGGER
         )
         trigger_id = parse_trigger_id(answer.json())
         if trigger_id is None:
-            raise _unreadable_acceptance("POST", path, answer)
+            raise _unreadable_acceptance(path, answer, _TRIGGER)
 
         return trigger_id
 
@@ -466,9 +470,7 @@ class AsyncAPIClient:
         return await self._read(path, {"id_type": id_type})
 
     async def _read(self, path: str, params: Mapping[str, str]) -> Answer:
-        return await self._call(
-            "GET", path, params=params, gate=self._request_gate, send=False
-        )
+        return await self._call("GET", path, params=params, gate=self._request_gate)
 
     # -- one call ----------------------------------------------------------------
 
@@ -478,13 +480,14 @@ class AsyncAPIClient:
         path: str,
         *,
         gate: RequestGate,
-        send: bool,
+        sends: str | None = None,
         body: bytes | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Answer:
         """
-        Make one call with retries: all retryable errors for a read, only
-        those where nothing can have been accepted for a send.
+        Make one call with retries: all retryable errors for a read; for a call
+        that ``sends`` something ("the message", "the broadcast trigger"), only
+        those that prove nothing was accepted.
         """
         route = redact_path(path)
         started = time.monotonic()
@@ -495,16 +498,16 @@ class AsyncAPIClient:
                     method, path, body=body, params=params
                 )
             except TransportError as error:
-                if send and error.request_sent:
+                if sends is not None and error.request_sent:
                     message = (
-                        f"{error}; the message may have been sent, so it was not "
+                        f"{error}; {sends} may have been sent, so it was not "
                         "retried (a retry could send it twice); check the "
                         "delivery log before sending again"
                     )
                     raise MessageMayHaveBeenSentError(message) from error
                 raise
             if not answer.ok:
-                raise self._status_error(answer, send=send)
+                raise self._status_error(answer, sends)
             return answer
 
         def on_retry(attempts: int, delay: float, error: CustomerIOError) -> None:
@@ -523,7 +526,7 @@ class AsyncAPIClient:
                 self._retry_policy,
                 gate,
                 on_retry=on_retry,
-                retryable=_nothing_accepted if send else None,
+                retryable=None if sends is None else _nothing_accepted,
             )
         except CustomerIOError as error:
             elapsed = (time.monotonic() - started) * 1000
@@ -536,7 +539,7 @@ class AsyncAPIClient:
         log.info("%s %s answered %d in %.0f ms", method, route, answer.status, elapsed)
         return answer
 
-    def _status_error(self, answer: Answer, *, send: bool) -> HTTPStatusError:
+    def _status_error(self, answer: Answer, sends: str | None) -> HTTPStatusError:
         """
         The error for an answer, with a hint where one helps.
         """
@@ -548,10 +551,10 @@ class AsyncAPIClient:
                 "the App API key belongs to an account in the other region: "
                 f"pass region=Region.{other.name}"
             )
-        elif send and isinstance(error, ServerError) and error.status != 503:
+        elif sends and isinstance(error, ServerError) and error.status != 503:
             hint = (
-                "the message may have been sent, so it was not retried; check "
-                "the delivery log before sending again"
+                f"{sends} may have been sent, so it was not retried; check the "
+                "delivery log before sending again"
             )
         if hint is None:
             return error
@@ -600,14 +603,14 @@ def _reason(error: CustomerIOError) -> str:
     return type(error).__name__
 
 
-def _unreadable_acceptance(method: str, path: str, answer: Answer) -> CustomerIOError:
+def _unreadable_acceptance(path: str, answer: Answer, sends: str) -> CustomerIOError:
     """
-    A 2xx that does not say what was accepted: the message was most likely sent.
+    A 2xx that does not say what was accepted: it was most likely sent.
     """
     message = (
-        f"{method} {redact_path(path)}: Customer.io answered {answer.status} "
-        "but the answer could not be read; the message was probably sent, so "
-        "check the delivery log before sending again"
+        f"POST {redact_path(path)}: Customer.io answered {answer.status} but the "
+        f"answer could not be read; {sends} was probably sent, so check the "
+        "delivery log before sending again"
     )
     return MessageMayHaveBeenSentError(message)
 

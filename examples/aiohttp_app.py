@@ -96,7 +96,7 @@ def build_app() -> web.Application:
     Build the app; the client comes from the CUSTOMERIO_* variables at startup.
     """
     app = web.Application()
-    # First, so that cleanup hooks added later can still track.
+    # First, so that cleanup_ctx entries added later can still track.
     setup(app, SharedClient(functools.partial(client_from_env, on_failure=log_failure)))
     app.router.add_post("/users/{user_id}/signup", signup)
     app.router.add_post("/users/{user_id}/orders", order)

@@ -28,6 +28,7 @@ from cio_async import (
     AsyncAPIClient,
     AsyncCustomerIO,
     AuthenticationError,
+    BatchConfig,
     ClientClosedError,
     ConfigurationError,
     CustomerAttributes,
@@ -357,9 +358,7 @@ class TestSends:
         with pytest.raises(error) as caught:
             email(**changes)
 
-        assert getattr(caught.value, "argument", None) == argument or argument in str(
-            caught.value
-        )
+        assert getattr(caught.value, "argument", None) == argument
 
     async def test_a_request_of_the_wrong_kind_is_refused(
         self, api: AsyncAPIClient, fake: FakeCustomerIO
@@ -553,12 +552,9 @@ class TestSafeRetries:
 
         assert not isinstance(caught.value, MessageMayHaveBeenSentError)
         assert caught.value.request_sent is False
-        retries = [r for r in caplog.records if r.name == "cio_async.app"]
+        retries = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(retries) == FAST_RETRY.max_attempts - 1
-        assert all(
-            "ConnectionRefused" in r.getMessage() or "TransportError" in r.getMessage()
-            for r in retries
-        )
+        assert all("failed (TransportError)" in r.getMessage() for r in retries)
 
     async def test_reads_retry_on_any_retryable_error(
         self, api: AsyncAPIClient, fake: FakeCustomerIO
@@ -690,7 +686,7 @@ class TestBroadcasts:
         with pytest.raises(error) as caught:
             await api.trigger_broadcast(3, **kwargs)
 
-        assert caught.value.argument == argument
+        assert getattr(caught.value, "argument", None) == argument
         assert fake.requests == []
 
     async def test_a_422_carries_the_servers_message(
@@ -715,8 +711,9 @@ class TestLookups:
         """
         Ada, identified through the Track client, in manual segment 12.
         """
+        quick = BatchConfig(flush_interval=0.01, flush_jitter=0.0)
         async with AsyncCustomerIO(
-            fake.site_id, fake.api_key, base_url=fake.url
+            fake.site_id, fake.api_key, base_url=fake.url, batching=quick
         ) as cio:
             await cio.identify(
                 "ada", {"email": "ada@example.com", "plan": "pro"}, wait=True
@@ -944,8 +941,8 @@ class TestRateLimits:
         )
 
         limited = [o for o in outcomes if isinstance(o, RateLimitedError)]
-        assert len(limited) == 10
-        assert all(o.retry_after == 1.0 for o in limited)
+        assert limited
+        assert all(o.retry_after is not None and o.retry_after >= 1 for o in limited)
 
     async def test_lookups_and_broadcasts_have_their_own_gates(
         self, make_api: MakeApi, fake: FakeCustomerIO

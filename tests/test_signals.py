@@ -61,7 +61,7 @@ class Child:
         while True:
             text = await self.line(timeout)
             if text.startswith("{"):
-                fields = json.loads(text)
+                fields: dict[str, Any] = json.loads(text)
                 self.lines.append(fields)
                 if key in fields:
                     return fields
@@ -85,8 +85,8 @@ class Child:
             self.process.kill()
 
 
-def stored_ids(fake: FakeCustomerIO) -> list[str | None]:
-    return [event.id for event in fake.events()]
+def stored_ids(fake: FakeCustomerIO) -> list[str]:
+    return [str(event.id) for event in fake.events()]
 
 
 class TestSignals:
@@ -118,6 +118,24 @@ class TestSignals:
         assert report["handled"] == report["failed"] == 0
         assert len(ids) == len(set(ids)) == count
         assert set(ids) == {f"evt-{n}" for n in range(count)}
+
+    async def test_sigint_drains_then_interrupts_like_ctrl_c(
+        self, fake: FakeCustomerIO
+    ) -> None:
+        """
+        On SIGINT the child drains, then asyncio.run's own handler interrupts it.
+        """
+        child = await Child.start(fake, 500, "drain")
+        try:
+            assert await child.line() == "ready"
+            child.process.send_signal(signal.SIGINT)
+            returncode, stderr = await child.finish()
+        finally:
+            child.kill()
+
+        assert returncode == -signal.SIGINT, stderr
+        assert child.first("closed")["delivered"] == 500
+        assert len(set(stored_ids(fake))) == 500
 
     async def test_second_sigterm_during_drain_takes_effect_at_once(
         self, fake: FakeCustomerIO

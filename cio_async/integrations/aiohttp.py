@@ -49,9 +49,10 @@ def setup(
     """
     Open the Customer.io client with the app and drain it at cleanup.
 
-    Call it before adding your own ``cleanup_ctx`` entries and ``on_cleanup``
-    hooks: the client is then opened before them and closed after them, so
-    they can still use it.
+    Call it before adding your own ``cleanup_ctx`` entries: they are then
+    entered after the client opened and left before it closes, so they can
+    still track. ``on_startup`` and ``on_shutdown`` hooks see it open too;
+    ``on_cleanup`` hooks run after it closed.
 
     Args:
         app: The application; sub-applications reach the client through
