@@ -145,9 +145,10 @@ class Control:
 
 # -- contestants ----------------------------------------------------------------------
 #
-# Each takes (url, events, n, warmup) and returns extra facts for the report. They
-# call warmup() once warmed up, right before the clock starts; the clock is read
-# around the whole body, so whatever they do after warmup() is measured.
+# Each takes (url, events, n, start), warms up, calls start() (which zeroes the
+# server's counters and starts the clock), sends n events, and returns a dict with
+# "stopped", the clock when everything was handed over, plus facts for the report.
+# Each imports its SDK itself, so that a process loads only the one it measures.
 
 Timed = Callable[[], None]
 

@@ -317,14 +317,15 @@ def rates(results: Results, name: str, latency: float) -> list[float]:
 
 
 def paired_ratios(
-    results: Results, top: str, bottom: str, latency: float
+    results: Results, top: str, bottom: str, latency: float, *, at: float | None = None
 ) -> list[float]:
     """
     ``top / bottom`` within each round both were measured in.
+
+    Both at ``latency``, unless ``at`` gives the bottom's own latency.
     """
-    by_round = {
-        r["round"]: r["rate"] for r in results.throughput.get((bottom, latency), [])
-    }
+    bottom_key = (bottom, latency if at is None else at)
+    by_round = {r["round"]: r["rate"] for r in results.throughput.get(bottom_key, [])}
     return [
         r["rate"] / by_round[r["round"]]
         for r in results.throughput.get((top, latency), [])
@@ -412,6 +413,10 @@ def target_rows(results: Results) -> list[tuple[str, str, str, bool | None]]:
         )
     )
     ratio_row("20 ms: cio_async ÷ segment", "cio", "segment", 20.0, 20)
+    hidden = paired_ratios(results, "cio", "cio", 20.0, at=0.0)
+    rows.append(
+        ("(info) cio_async at 20 ms ÷ at 0 ms", spread(hidden, "{:.2f}x"), "—", None)
+    )
 
     track = micro_values(results, "track-cost", "track.median_us")
     puts = micro_values(results, "track-cost", "put_nowait.median_us")
@@ -494,6 +499,24 @@ def micro_table(results: Results) -> list[str]:
     return lines
 
 
+def validity(results: Results) -> str:
+    """
+    Whether every measurement delivered all it accepted, without server errors.
+    """
+    problems = []
+    for (name, latency), runs in sorted(results.throughput.items()):
+        lost = sum(r["n"] - r["dropped"] - r["delivered"] for r in runs)
+        errors = sum(r["errors"] for r in runs)
+        if lost or errors:
+            problems.append(f"{name} @{latency:g} ms: {lost:,} lost, {errors} errors")
+    if not problems:
+        return (
+            "Every measurement: the server counted every event the contestant "
+            "accepted (N minus drops), and no request it could not count."
+        )
+    return "**Anomalies:** " + "; ".join(problems) + "."
+
+
 def report(results: Results, command: str, load: tuple[str, str]) -> str:
     cio = results.throughput.get(("cio", 0.0)) or results.throughput.get(
         ("ceiling", 0.0)
@@ -515,7 +538,8 @@ def report(results: Results, command: str, load: tuple[str, str]) -> str:
         "cio_async runs with `BatchConfig(max_requests_per_second=None)` and "
         "otherwise its defaults (4 requests in flight, ≤ 1,000 items a batch, a "
         "10,000-operation queue). The ceilings post 500-item v2 batches, 4 in flight, "
-        f"encoded with cio_async's encoder ({encoder}). Segment runs with its "
+        f"encoded with the library cio_async encodes with ({encoder}), called "
+        "directly. Segment runs with its "
         "defaults: one consumer thread, 100 messages a request, a 10,000-message "
         "queue that drops what does not fit (*dropped*). customerio is blocking "
         "and sends one request per event from one thread; async-customerio sends "
@@ -527,7 +551,7 @@ def report(results: Results, command: str, load: tuple[str, str]) -> str:
     lines += [
         f"| {t} | {m} | {g} | {verdict(ok)} |" for t, m, g, ok in target_rows(results)
     ]
-    lines += ["", *micro_table(results), ""]
+    lines += ["", *micro_table(results), "", validity(results)]
 
     capacity = [
         f"{label}: {result['rate']:,.0f} items/s"

@@ -3,7 +3,7 @@ The ``cio-async`` command: ``demo``, ``send``, ``check`` and ``fake-server``.
 
 Uses only the public API and :mod:`cio_async.testing`, which proves they are
 enough to build tools on. How a line of ``send`` becomes a call lives in
-:mod:`cio_async._lines`.
+:mod:`cio_async._lines`, its progress line in :mod:`cio_async._progress`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from cio_async import (
     Stats,
 )
 from cio_async._lines import EXAMPLES, FORMATS, send_line
+from cio_async._progress import Progress
 
 if TYPE_CHECKING:
     from cio_async.testing import FakeCustomerIO
@@ -389,73 +390,6 @@ async def _demo(args: argparse.Namespace) -> int:
 # -- send ---------------------------------------------------------------------
 
 
-class _Progress:
-    """
-    A one-line progress display on standard error, redrawn at most every
-    ``interval`` seconds: in place on a terminal, as new lines elsewhere.
-    """
-
-    def __init__(self, stream: IO[str], total_bytes: int | None, tty: bool) -> None:
-        self._stream = stream
-        self._total = total_bytes
-        self._tty = tty
-        self._interval = 0.1 if tty else 1.0
-        self._started = time.monotonic()
-        self._drawn_at = self._started
-        self._width = 0
-
-    def update(
-        self, lines: int, done_bytes: int, stats: Stats, *, force: bool = False
-    ) -> None:
-        now = time.monotonic()
-        if not force and now - self._drawn_at < self._interval:
-            return
-        self._drawn_at = now
-
-        text = self._render(now - self._started, lines, done_bytes, stats)
-        if self._tty:
-            padding = " " * max(0, self._width - len(text))
-            self._width = len(text)
-            self._stream.write(f"\r{text}{padding}")
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
-
-    def finish(self) -> None:
-        if self._tty and self._width:
-            self._stream.write("\n")
-            self._stream.flush()
-
-    def _render(self, elapsed: float, lines: int, done: int, stats: Stats) -> str:
-        rate = stats.accepted / elapsed if elapsed > 0 else 0.0
-        parts = [f"{lines:,} lines"]
-        if self._total:
-            fraction = min(1.0, done / self._total)
-            parts.append(f"{fraction:4.0%}")
-            if 0 < fraction < 1:
-                eta = elapsed * (1 - fraction) / fraction
-                parts.append(f"ETA {_duration(eta)}")
-        parts.append(f"{rate:,.0f} ops/s")
-        parts.append(f"delivered {stats.delivered:,}")
-        parts.append(f"failed {stats.failed:,}")
-        pending = stats.queued + stats.in_flight
-        if pending:
-            parts.append(f"pending {pending:,}")
-
-        return "  ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    whole = int(seconds + 0.5)
-    if whole < 60:
-        return f"{whole}s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m{rest:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def _send_source(args: argparse.Namespace) -> tuple[str, str | None, Path | None]:
     """
     Which file to read, where failures go, and the file to remove on success.
@@ -494,7 +428,7 @@ async def _send(args: argparse.Namespace) -> int:
     )
     total = _size(stream)
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    progress = _Progress(sys.stderr, total, tty=sys.stderr.isatty()) if show else None
+    progress = Progress(sys.stderr, total, tty=sys.stderr.isatty()) if show else None
 
     lines = done = 0
     started = time.perf_counter()
@@ -511,8 +445,8 @@ async def _send(args: argparse.Namespace) -> int:
                         await send_line(cio, raw)
                     except (ValueError, TypeError, KeyError, CustomerIOError) as error:
                         bad.append((lines, _describe(error)))
-                if progress is not None:
-                    progress.update(lines, done, cio.stats())
+                if progress is not None and progress.due():
+                    progress.draw(lines, done, cio.stats())
 
             ticker = (
                 None
@@ -531,7 +465,7 @@ async def _send(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
 
     if progress is not None:
-        progress.update(lines, done, stats, force=True)
+        progress.draw(lines, done, stats)
         progress.finish()
     for number, why in bad:
         print(f"line {number}: {why}", file=sys.stderr)
@@ -553,10 +487,11 @@ def _size(stream: IO[bytes]) -> int | None:
 
 
 async def _tick(
-    progress: _Progress, cio: AsyncCustomerIO, lines: int, done: int
+    progress: Progress, cio: AsyncCustomerIO, lines: int, done: int
 ) -> None:
     while True:
-        progress.update(lines, done, cio.stats())
+        if progress.due():
+            progress.draw(lines, done, cio.stats())
         await asyncio.sleep(0.1)
 
 
@@ -570,6 +505,7 @@ def _summary(
         f"{stats.delivered:,} delivered, {stats.failed:,} failed, "
         f"{len(bad):,} bad lines{listed}"
     )
+    print(f"  {stats.requests:,} requests, {stats.retries:,} of them retries")
     for reason, count in sorted(stats.failed_by_reason.items()):
         print(f"  failed {reason}: {count:,}")
     if stats.failed and dead_letter is not None:

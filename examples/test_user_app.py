@@ -5,7 +5,8 @@ The plugin comes with cio_async (no ``conftest.py`` needed) and its fixtures
 need pytest-asyncio. ``cio_env`` starts a fake Customer.io for the test and
 points the ``CUSTOMERIO_*`` variables at it, so the app builds its client as in
 production and talks to the fake; ``cio_assert`` asks the fake what arrived.
-Run it from the repository root::
+The apps under test are the neighbouring examples, imported by module name
+(pytest puts this directory on ``sys.path``). Run it from the repository root::
 
     python -m pytest examples/test_user_app.py
 

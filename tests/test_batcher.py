@@ -1235,9 +1235,10 @@ class TestChaos:
         assert set(stored) | set(failed) == set(ids)
         assert set(stored) & set(failed) <= unanswered
         assert stats.retries > 0
-        assert fake.counts.duplicate_events > 0
         if attempts == 2:
             assert stats.failed > 0
+        else:  # stored-then-reset batches were resent and deduped
+            assert fake.counts.duplicate_events > 0
 
     @pytest.mark.slow
     async def test_event_loop_stalls_stay_small(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import importlib
 import textwrap
 import threading
 from collections.abc import AsyncIterator
@@ -500,3 +501,23 @@ class TestAiohttp:
         with pytest.raises(ConfigurationError, match="CUSTOMERIO_SITE_ID"):
             async with TestServer(app):
                 pass
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "cio_async.integrations",
+        "cio_async.integrations.fastapi",
+        "cio_async.integrations.aiohttp",
+        "cio_async.testing.plugin",
+    ],
+)
+def test_all_lists_public_names_that_exist(module: str) -> None:
+    """
+    Each integration module's __all__ names only what it defines, once each.
+    """
+    imported = importlib.import_module(module)
+
+    assert len(set(imported.__all__)) == len(imported.__all__)
+    for name in imported.__all__:
+        assert hasattr(imported, name), name

@@ -70,7 +70,16 @@ class Child:
         """
         Wait for the exit; the rest of stdout is parsed, stderr returned.
         """
-        out, err = await asyncio.wait_for(self.process.communicate(), timeout)
+        try:
+            out, err = await asyncio.wait_for(self.process.communicate(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            out, err = await self.process.communicate()
+            message = (
+                f"the child did not exit within {timeout} s; after {self.lines}, "
+                f"stdout: {out.decode()!r}, stderr: {err.decode()[-3000:]!r}"
+            )
+            raise AssertionError(message) from None
         for text in out.decode().splitlines():
             if text.startswith("{"):
                 self.lines.append(json.loads(text))

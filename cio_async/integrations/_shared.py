@@ -76,12 +76,11 @@ class _Bound:
     One loop's client and the task that closes it if the loop ends first.
     """
 
-    __slots__ = ("client", "closed", "guardian", "loop", "released", "shut_down")
+    __slots__ = ("client", "closed", "guardian", "released", "shut_down")
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, client: AsyncCustomerIO
     ) -> None:
-        self.loop = loop
         self.client = client
         self.released: asyncio.Future[None] = loop.create_future()
         self.guardian: asyncio.Task[None] | None = None

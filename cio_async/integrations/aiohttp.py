@@ -78,11 +78,11 @@ def setup(
 
     async def customerio_client(app: web.Application) -> AsyncIterator[None]:
         client = holder.get()
-        if check:
-            await check_account(client)
-        app[CLIENT_KEY] = client
-
         try:
+            if check:
+                await check_account(client)
+            app[CLIENT_KEY] = client
+
             yield
         finally:
             await holder.aclose(close_timeout)

@@ -107,11 +107,11 @@ def lifespan(
     @asynccontextmanager
     async def run(app: Any) -> AsyncIterator[Any]:
         client = holder.get()
-        if check:
-            await check_account(client)
-        setattr(app.state, STATE_KEY, holder)
-
         try:
+            if check:
+                await check_account(client)
+            setattr(app.state, STATE_KEY, holder)
+
             if wrap is None:
                 yield None
             else:

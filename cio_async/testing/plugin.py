@@ -43,7 +43,14 @@ drains the client, so everything sent is on the fake afterwards::
         cio_assert.assert_tracked("user-1", "signed_up")
 
 For aiohttp apps, use aiohttp's ``TestServer`` and ``TestClient`` inside the
-test (or pytest-aiohttp's ``aiohttp_client``), which run ``cleanup_ctx``.
+test (or pytest-aiohttp's ``aiohttp_client``), which run ``cleanup_ctx``. Code
+that tracks in the background, where the test cannot flush, is checked with
+``await cio_assert.wait_for_event(person, name)``.
+
+Write these tests as ``async def`` (``asyncio_mode = "auto"`` in the pytest
+settings, or ``@pytest.mark.asyncio`` on each): the fake serves from the
+test's event loop, which does not run while a synchronous test blocks, so
+Starlette's synchronous ``TestClient`` cannot reach it.
 
 A :class:`cio_async.integrations.SharedClient` at module level of your app
 works across tests, although each test runs in a new event loop: every loop gets
