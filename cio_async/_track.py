@@ -188,6 +188,13 @@ class AsyncCustomerIO:
     def base_url(self) -> str:
         return self._base_url
 
+    @property
+    def closed(self) -> bool:
+        """
+        Whether the client no longer accepts calls (closing, closed or broken).
+        """
+        return self._batcher.state in ("closing", "closed", "broken")
+
     # -- lifecycle ---------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncCustomerIO:
@@ -206,7 +213,7 @@ class AsyncCustomerIO:
         elif self._loop is not loop:
             message = (
                 "this client belongs to another event loop; make one client per "
-                "loop (cio_async.integrations.shared_client does this for you)"
+                "loop (cio_async.integrations.SharedClient does this for you)"
             )
             raise ClientClosedError(message)
 
