@@ -99,6 +99,11 @@ if __name__ == "__main__":
     logger.setLevel(logging.INFO)
     logger.addHandler(_SignalLines())
 
+    # Started from a shell as a background job, a process (and so this child)
+    # may inherit SIGINT ignored; a program run from a terminal has Python's
+    # own handler, which is what the SIGINT test plays.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     url, site_id, api_key, count, mode = sys.argv[1:6]
     if mode == "chain-python":
 

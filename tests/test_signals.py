@@ -26,12 +26,23 @@ pytestmark = pytest.mark.slow
 
 class Child:
     """
-    A running ``_load_child.py`` and the JSON lines it printed.
+    A running ``_load_child.py``: its stdout lines as they come, stderr kept.
+
+    Use as ``async with await Child.start(...) as child:``; leaving the block
+    kills a child still running and reaps it.
     """
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        assert process.stderr is not None
         self.process = process
         self.lines: list[dict[str, Any]] = []
+        self._stdout: asyncio.Queue[str | None] = asyncio.Queue()
+        self._stderr: list[bytes] = []
+        self._readers = [
+            asyncio.create_task(self._read_lines(process.stdout)),
+            asyncio.create_task(self._read_all(process.stderr)),
+        ]
 
     @classmethod
     async def start(cls, fake: FakeCustomerIO, count: int, mode: str) -> Child:
@@ -48,50 +59,67 @@ class Child:
         )
         return cls(process)
 
+    async def __aenter__(self) -> Child:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.process.wait()
+        await asyncio.gather(*self._readers)
+
+    async def _read_lines(self, stream: asyncio.StreamReader) -> None:
+        async for raw in stream:
+            text = raw.decode().strip()
+            if text.startswith("{"):
+                self.lines.append(json.loads(text))
+            await self._stdout.put(text)
+        await self._stdout.put(None)
+
+    async def _read_all(self, stream: asyncio.StreamReader) -> None:
+        self._stderr.append(await stream.read())
+
+    @property
+    def stderr(self) -> str:
+        return b"".join(self._stderr).decode()
+
     async def line(self, timeout: float = 20.0) -> str:
-        assert self.process.stdout is not None
-        raw = await asyncio.wait_for(self.process.stdout.readline(), timeout)
-        assert raw, "the child closed stdout early"
-        return raw.decode().strip()
+        """
+        The next line of stdout.
+        """
+        text = await asyncio.wait_for(self._stdout.get(), timeout)
+        assert text is not None, f"the child closed stdout early: {self.stderr}"
+        return text
 
     async def report(self, key: str, timeout: float = 20.0) -> dict[str, Any]:
         """
-        Read lines until one has ``key``, and return it.
+        Read lines until a JSON one has ``key``, and return it.
         """
         while True:
             text = await self.line(timeout)
-            if text.startswith("{"):
-                fields: dict[str, Any] = json.loads(text)
-                self.lines.append(fields)
-                if key in fields:
-                    return fields
+            if text.startswith("{") and key in json.loads(text):
+                return self.first(key)
 
-    async def finish(self, timeout: float = 30.0) -> tuple[int, str]:
+    async def finish(self, timeout: float = 30.0) -> int:
         """
-        Wait for the exit; the rest of stdout is parsed, stderr returned.
+        Wait for the child to exit and for its output; return the exit status.
         """
         try:
-            out, err = await asyncio.wait_for(self.process.communicate(), timeout)
+            returncode = await asyncio.wait_for(self.process.wait(), timeout)
         except TimeoutError:
             self.process.kill()
-            out, err = await self.process.communicate()
+            await self.process.wait()
+            await asyncio.gather(*self._readers)
             message = (
-                f"the child did not exit within {timeout} s; after {self.lines}, "
-                f"stdout: {out.decode()!r}, stderr: {err.decode()[-3000:]!r}"
+                f"the child did not exit within {timeout} s; it printed "
+                f"{self.lines} and on stderr {self.stderr[-3000:]!r}"
             )
             raise AssertionError(message) from None
-        for text in out.decode().splitlines():
-            if text.startswith("{"):
-                self.lines.append(json.loads(text))
-        assert self.process.returncode is not None
-        return self.process.returncode, err.decode()
+        await asyncio.gather(*self._readers)
+        return returncode
 
     def first(self, key: str) -> dict[str, Any]:
         return next(fields for fields in self.lines if key in fields)
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
 
 
 def stored_ids(fake: FakeCustomerIO) -> list[str]:
@@ -108,18 +136,15 @@ class TestSignals:
         count = 3_000
         # A slow server, so that most events are still queued at the signal.
         fake.faults.latency = 0.02
-        child = await Child.start(fake, count, "drain")
-        try:
+        async with await Child.start(fake, count, "drain") as child:
             assert await child.line() == "ready"
             stored_at_signal = len(fake.events())
             child.process.send_signal(signal.SIGTERM)
-            returncode, stderr = await child.finish()
-        finally:
-            child.kill()
+            returncode = await child.finish()
 
         report = child.first("closed")
         ids = stored_ids(fake)
-        assert returncode == -signal.SIGTERM, stderr
+        assert returncode == -signal.SIGTERM, child.stderr
         assert stored_at_signal < count
         assert report["accepted"] == count
         assert report["queued"] == report["in_flight"] == 0
@@ -134,15 +159,12 @@ class TestSignals:
         """
         On SIGINT the child drains, then asyncio.run's own handler interrupts it.
         """
-        child = await Child.start(fake, 500, "drain")
-        try:
+        async with await Child.start(fake, 500, "drain") as child:
             assert await child.line() == "ready"
             child.process.send_signal(signal.SIGINT)
-            returncode, stderr = await child.finish()
-        finally:
-            child.kill()
+            returncode = await child.finish()
 
-        assert returncode == -signal.SIGINT, stderr
+        assert returncode == -signal.SIGINT, child.stderr
         assert child.first("closed")["delivered"] == 500
         assert len(set(stored_ids(fake))) == 500
 
@@ -153,20 +175,17 @@ class TestSignals:
         A second SIGTERM while the drain waits on a hung server ends the child now.
         """
         fake.pause()
-        child = await Child.start(fake, 50, "drain")
-        try:
+        async with await Child.start(fake, 50, "drain") as child:
             assert await child.line() == "ready"
             child.process.send_signal(signal.SIGTERM)
             await child.report("signal")
             started = time.monotonic()
             child.process.send_signal(signal.SIGTERM)
             # The drain alone would wait for its 30 s close timeout.
-            returncode, stderr = await child.finish(timeout=10.0)
+            returncode = await child.finish(timeout=10.0)
             elapsed = time.monotonic() - started
-        finally:
-            child.kill()
 
-        assert returncode == -signal.SIGTERM, stderr
+        assert returncode == -signal.SIGTERM, child.stderr
         assert elapsed < 5.0
         assert not any("closed" in fields for fields in child.lines)
 
@@ -176,16 +195,13 @@ class TestSignals:
         """
         After draining, the signal reaches the application's own loop handler.
         """
-        child = await Child.start(fake, 200, "chain-loop")
-        try:
+        async with await Child.start(fake, 200, "chain-loop") as child:
             assert await child.line() == "ready"
             child.process.send_signal(signal.SIGTERM)
-            returncode, stderr = await child.finish()
-        finally:
-            child.kill()
+            returncode = await child.finish()
 
         keys = [next(iter(fields)) for fields in child.lines]
-        assert returncode == 0, stderr
+        assert returncode == 0, child.stderr
         assert keys.index("closed") < keys.index("app_handler")
         assert child.first("closed")["delivered"] == 200
         assert len(fake.events()) == 200
@@ -196,16 +212,13 @@ class TestSignals:
         """
         After draining, the signal reaches a plain ``signal.signal`` handler.
         """
-        child = await Child.start(fake, 200, "chain-python")
-        try:
+        async with await Child.start(fake, 200, "chain-python") as child:
             assert await child.line() == "ready"
             child.process.send_signal(signal.SIGTERM)
-            returncode, stderr = await child.finish()
-        finally:
-            child.kill()
+            returncode = await child.finish()
 
         keys = [next(iter(fields)) for fields in child.lines]
-        assert returncode == 3, stderr
+        assert returncode == 3, child.stderr
         assert keys.index("closed") < keys.index("app_handler")
         assert child.first("closed")["delivered"] == 200
         assert len(fake.events()) == 200
