@@ -59,6 +59,7 @@ from ._values import (
     check_identifier,
     check_name,
     encode,
+    encode_native,
     new_ulid,
     to_unix_seconds,
 )
@@ -404,10 +405,14 @@ class AsyncCustomerIO:
             "name": check_name(name, "name", MAX_EVENT_NAME_BYTES),
             "id": new_ulid() if event_id is None else check_name(event_id, "id", 150),
             "timestamp": self._timestamp(timestamp),
-            "attributes": check_data(data, "data"),
+            "attributes": data,
         }
 
-        body = encode(item)
+        # Plain JSON data skips the walk of the full check: see encode_native.
+        body = encode_native(item) if type(data) is dict else None
+        if body is None:
+            item["attributes"] = check_data(data, "data")
+            body = encode(item)
         if len(body) > MAX_ITEM_BYTES:
             return large_event(identifiers, item)
         return Operation(action, body, ordering_key(identifiers))

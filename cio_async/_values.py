@@ -38,7 +38,7 @@ anything else                     rejected, naming the type
 ================================  ===================================================
 
 Datetimes lose their fraction of a second (rounded down). Containers may nest
-``MAX_DEPTH`` (64) levels deep, the outermost counting as one; a deeper one is
+``MAX_DEPTH`` (200) levels deep, the outermost counting as one; a deeper one is
 rejected, which also stops a structure that contains itself.
 
 Where an error points
@@ -57,6 +57,7 @@ the value, which may be personal data.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import itertools
 import json
 import os
@@ -87,7 +88,9 @@ MAX_V1_EVENT_DATA_BYTES = 100_000
 MAX_ITEM_BYTES = 32_768
 
 # Ours, not Customer.io's: deeper nesting is a bug or a cycle, never an event.
-MAX_DEPTH = 64
+# Below orjson's own limit (254 containers), so that encode_native() and the full
+# check refuse the same values.
+MAX_DEPTH = 200
 # Timestamps further ahead than this are refused as mistakes; read at each call.
 MAX_FUTURE_YEARS = 10
 
@@ -143,7 +146,8 @@ def _orjson_dumps(obj: object) -> bytes:
     except TypeError:
         # Ints beyond 64 bits; json writes them, orjson refuses.
         return _stdlib_dumps(obj)
-    if _SMALL_FLOAT.search(out):
+    # Plain substring tests are memchr-fast; the regex runs only when one hits.
+    if (b"e-" in out or b"0.0000" in out) and _SMALL_FLOAT.search(out):
         return _stdlib_dumps(obj)
 
     # orjson's result keeps a buffer of about 4 KB whatever its length; copy it to
@@ -151,12 +155,47 @@ def _orjson_dumps(obj: object) -> bytes:
     return bytes(memoryview(out))
 
 
+_orjson: Any
 try:
-    import orjson as _orjson
+    _orjson = importlib.import_module("orjson")
 except ImportError:  # pragma: no cover - depends on the optional extra
+    _orjson = None
     _dumps: Callable[[object], bytes] = _stdlib_dumps
 else:
     _dumps = _orjson_dumps
+    # Types the coercion table changes (datetimes, dataclasses, subclasses of
+    # builtins) must reach the full check, not orjson's own conversion.
+    _NATIVE_OPTIONS = (
+        _orjson.OPT_PASSTHROUGH_DATETIME
+        | _orjson.OPT_PASSTHROUGH_DATACLASS
+        | _orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
+
+
+def encode_native(obj: object) -> bytes | None:
+    """
+    Encode ``obj`` at once if it needs no coercion and no check can refuse it.
+
+    The fast path of the hot call: with orjson installed, a value built only of
+    str-keyed dicts, lists, tuples, str, int, float, bool, None, UUID and Enum
+    encodes to exactly the bytes ``encode(coerce(obj))`` would give. Anything
+    else, anything orjson refuses (surrogates, non-str keys, big ints, deep
+    nesting) and any ``null`` in the output (orjson writes NaN and infinities as
+    null, so a null must be looked at) returns ``None``: run the full check.
+
+    Returns:
+        The encoded bytes, or ``None`` when the caller must coerce and encode.
+    """
+    if _orjson is None:
+        return None
+    try:
+        out: bytes = _orjson.dumps(obj, option=_NATIVE_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+    if b"null" in out or b"e-" in out or b"0.0000" in out:
+        return None
+
+    return bytes(memoryview(out))
 
 
 def encode(obj: object) -> bytes:

@@ -441,6 +441,18 @@ class TestCoerce:
         assert encoded == stdlib_json(predicted)
 
     @PROPERTY
+    @given(anything)
+    def test_the_fast_path_agrees_with_the_full_check(self, value: Any) -> None:
+        """encode_native gives the full check's bytes, or defers; it never accepts
+        what the full check refuses."""
+        item = {"type": "person", "attributes": {"data": value}}
+        fast = _values.encode_native(item)
+        if fast is None:
+            return
+
+        assert fast == encode(coerce(item, "item"))
+
+    @PROPERTY
     @given(good_values)
     def test_supported_values_always_encode_as_documented(self, value: Any) -> None:
         """Values built only of the table's accepted types encode as documented."""
