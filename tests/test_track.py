@@ -613,3 +613,32 @@ def test_all_lists_exactly_the_public_names() -> None:
         cio_async.__all__, key=lambda name: (name.startswith("_"), name)
     )
     assert set(cio_async.__all__) - {"__version__"} == public
+
+
+class TestGarbageCollection:
+    async def test_unclosed_client_warns_with_its_pending_count(
+        self, cio_fake: FakeCustomerIO
+    ) -> None:
+        """
+        A client collected while open warns ResourceWarning naming what was pending.
+        """
+        import gc
+
+        cio_fake.pause()
+        cio = AsyncCustomerIO(
+            cio_fake.site_id,
+            cio_fake.api_key,
+            base_url=cio_fake.url,
+            batching=BatchConfig(flush_interval=0.01),
+        )
+        for i in range(3):
+            await cio.track("u1", "e", {"i": i})
+        batcher = cio._batcher
+
+        with pytest.warns(ResourceWarning, match="3 operations were pending"):
+            del cio
+            gc.collect()
+
+        cio_fake.resume()
+        await batcher.aclose(5)
+        assert batcher.stats().delivered == 3
