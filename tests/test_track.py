@@ -622,8 +622,6 @@ class TestGarbageCollection:
         """
         A client collected while open warns ResourceWarning naming what was pending.
         """
-        import gc
-
         cio_fake.pause()
         cio = AsyncCustomerIO(
             cio_fake.site_id,
@@ -634,10 +632,11 @@ class TestGarbageCollection:
         for i in range(3):
             await cio.track("u1", "e", {"i": i})
         batcher = cio._batcher
+        holder = [cio]
+        del cio
 
         with pytest.warns(ResourceWarning, match="3 operations were pending"):
-            del cio
-            gc.collect()
+            holder.clear()
 
         cio_fake.resume()
         await batcher.aclose(5)
