@@ -209,6 +209,26 @@ class Batcher:
         self._accepted += 1
         self._epoch_count += 1
 
+    def offer(self, op: Operation) -> bool:
+        """
+        Queue an operation at once if that needs no waiting, else return False.
+
+        The fast path of every call: no coroutine, no await. ``False`` means
+        "use ``put()``", which starts the batcher, waits for room or raises.
+        """
+        if (
+            self._state is not _RUNNING
+            or self._room_waiters
+            or self._queue.qsize() >= self._config.max_queue_size
+        ):
+            return False
+
+        op._epoch = self._epoch
+        self._queue.put_nowait(op)
+        self._accepted += 1
+        self._epoch_count += 1
+        return True
+
     async def _put_when_room(self, op: Operation) -> None:
         if self._config.queue_full == "raise":
             message = (
@@ -327,6 +347,10 @@ class Batcher:
         """
         Fill ``self._building`` with the next batch (or one lone request).
         """
+        # TODO: a person's operations in two batches in flight at once are
+        # ordered only by the timestamps stamped at the call (whole seconds);
+        # holding a person back while one of theirs is in flight would order
+        # same-second updates too, at some cost in throughput.
         config = self._config
         queue = self._queue
         building = self._building

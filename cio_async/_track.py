@@ -324,9 +324,9 @@ class AsyncCustomerIO:
             "timestamp": self._timestamp(timestamp),
         }
 
-        await self._submit(
-            batch_item("identify", item, ordering_key(identifiers)), wait
-        )
+        op = batch_item("identify", item, ordering_key(identifiers))
+        if wait or not self._batcher.offer(op):
+            await self._submit(op, wait)
 
     @overload
     async def track(
@@ -384,9 +384,10 @@ class AsyncCustomerIO:
         """
         if isinstance(name, Event):
             name, data = event_name_and_data(name)
-        await self._submit(
-            self._event("event", person, name, data, id, timestamp), wait
-        )
+        op = self._event("event", person, name, data, id, timestamp)
+        # The common case queues without another coroutine; see Batcher.offer.
+        if wait or not self._batcher.offer(op):
+            await self._submit(op, wait)
 
     def _event(
         self,
