@@ -24,6 +24,8 @@ from ._config import (
     Timeouts,
     _optional_positive,
     as_region,
+    check_base_url,
+    optional_env,
     region_from_env,
     require_env,
 )
@@ -163,7 +165,9 @@ class AsyncAPIClient:
         limits = rate_limits or AppRateLimits()
 
         self._region = region
-        self._base_url = (base_url or region.app_url).rstrip("/")
+        self._base_url = (
+            region.app_url if base_url is None else check_base_url(base_url)
+        )
         self._retry_policy = retry or APP_RETRY
         self._transport = Transport(
             self._base_url,
@@ -182,7 +186,8 @@ class AsyncAPIClient:
     def from_env(cls, **kwargs: Any) -> AsyncAPIClient:
         """
         Build a client from ``CUSTOMERIO_APP_API_KEY`` and ``CUSTOMERIO_REGION``
-        (``us`` or ``eu``, default ``us``).
+        (``us`` or ``eu``, default ``us``), and ``CUSTOMERIO_APP_URL`` when set
+        (another App API host root, such as ``cio-async fake-server``'s).
 
         Args:
             **kwargs: Passed on to the constructor.
@@ -192,6 +197,8 @@ class AsyncAPIClient:
                 message names it.
         """
         kwargs.setdefault("region", region_from_env())
+        if kwargs.get("base_url") is None:
+            kwargs["base_url"] = optional_env("CUSTOMERIO_APP_URL")
         return cls(require_env("CUSTOMERIO_APP_API_KEY"), **kwargs)
 
     def __repr__(self) -> str:

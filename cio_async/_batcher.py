@@ -430,7 +430,7 @@ class Batcher:
             self._retries += 1
             status = error.status if isinstance(error, HTTPStatusError) else None
             log.warning(
-                "retry %d of %d items in %.2f s: %s",
+                "retry %d of a batch of %d items in %.2f s: %s",
                 number,
                 len(ops),
                 delay,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -185,8 +186,45 @@ def as_region(value: Region | str, argument: str = "region") -> Region:
     try:
         return Region(str(value).strip().lower())
     except ValueError:
-        message = f'{argument} must be Region.US, Region.EU, "us" or "eu"'
+        if argument.isupper():
+            message = f'{argument} must be "us" or "eu"'
+        else:
+            message = f'{argument} must be Region.US, Region.EU, "us" or "eu"'
         raise ConfigurationError(message) from None
+
+
+def check_base_url(value: object, argument: str = "base_url") -> str:
+    """
+    Accept an ``http(s)://host[:port][/path]`` root; refuse anything else.
+
+    A URL with credentials in it is refused too: they would show in reprs and
+    logs, where the client's own credentials never do.
+    """
+    if not isinstance(value, str):
+        message = f"{argument} must be a str URL such as https://track.customer.io"
+        raise ConfigurationError(message)
+    url = urllib.parse.urlsplit(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        message = f"{argument} must be an http:// or https:// URL with a host"
+        raise ConfigurationError(message)
+    if url.username or url.password:
+        message = (
+            f"{argument} must not carry credentials; they go in their own arguments"
+        )
+        raise ConfigurationError(message)
+    if url.query or url.fragment:
+        message = f"{argument} must be a host root, without a query or fragment"
+        raise ConfigurationError(message)
+
+    return value.strip().rstrip("/")
+
+
+def optional_env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """
+    Read an optional environment variable; unset and empty both mean ``None``.
+    """
+    env = os.environ if environ is None else environ
+    return env.get(name, "").strip() or None
 
 
 def region_from_env(environ: Mapping[str, str] | None = None) -> Region:

@@ -2,21 +2,23 @@
 NDJSON lines of ``cio-async send``, each turned into one call of the client.
 
 A line is a JSON object whose ``action`` names the call; :data:`FORMATS` lists
-the fields of each, and is what ``cio-async send --help`` prints. Dead-letter
-records (``{"item": ...}`` or ``{"request": ...}``) are replayed unchanged.
-Built on the public API only.
+the fields of each, and is what ``cio-async send --help`` prints. A field that
+is not in an action's list makes the line bad, so that a misspelt field is not
+dropped in silence. Dead-letter records (``{"item": ...}`` or
+``{"request": ...}``) are replayed unchanged. Built on the public API only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from cio_async import (
     AsyncCustomerIO,
     InvalidArgumentError,
+    InvalidTypeError,
     ObjectRef,
     Person,
     Relationship,
@@ -91,6 +93,26 @@ EXAMPLES: tuple[str, ...] = (
 )
 
 _PERSON_KEYS = ("id", "email", "phone", "cio_id")
+_OBJECT_KEYS = ("object_type_id", "object_id", "attributes")
+_PEOPLE_KEYS = (*_PERSON_KEYS, "attributes")
+
+
+def _field_names(spec: str) -> tuple[str, ...]:
+    """
+    The top-level field names of one FORMATS entry, PERSON spelt out.
+    """
+    names: list[str] = []
+    for token in spec.split():
+        name = token.strip("[]").partition(":")[0]
+        names.extend(_PERSON_KEYS if name == "PERSON" else (name,))
+
+    return tuple(names)
+
+
+# Read from FORMATS, so that --help and the check cannot disagree.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    action: _field_names(spec) for action, spec, _ in FORMATS
+}
 
 
 async def send_line(cio: AsyncCustomerIO, raw: bytes | str) -> None:
@@ -98,8 +120,10 @@ async def send_line(cio: AsyncCustomerIO, raw: bytes | str) -> None:
     Queue the operation one line describes.
 
     Raises:
-        ValueError: The line is not JSON, not an object, or names no known
-            action (``json.JSONDecodeError`` for the first).
+        ValueError: The line is not JSON, not an object, names no known action,
+            or has a field its action does not take (``json.JSONDecodeError``
+            for the first).
+        RecursionError: The JSON is nested too deeply to parse.
         KeyError: A required field is missing.
         cio_async.InvalidArgumentError: A field breaks one of the client's rules.
         cio_async.InvalidTypeError: A field has the wrong type.
@@ -113,12 +137,45 @@ async def send_line(cio: AsyncCustomerIO, raw: bytes | str) -> None:
         return
 
     action = record.get("action")
-    handler = _HANDLERS.get(action) if isinstance(action, str) else None
-    if handler is None:
+    if not isinstance(action, str) or action not in _HANDLERS:
         message = f"unknown action {action!r}; see 'cio-async send --help'"
         raise ValueError(message)
+    fields = [key for key in record if key != "action"]
+    _refuse_unknown(fields, _FIELDS[action], f"for {action}")
 
-    await handler(cio, record)
+    await _HANDLERS[action](cio, record)
+
+
+def _refuse_unknown(given: Iterable[str], known: Sequence[str], where: str) -> None:
+    unknown = [key for key in given if key not in known]
+    if not unknown:
+        return
+
+    noun = "field" if len(unknown) == 1 else "fields"
+    names = ", ".join(repr(key) for key in unknown)
+    message = f"unknown {noun} {names} {where}; expected one of {', '.join(known)}"
+    raise ValueError(message)
+
+
+def _flag(record: _Line, key: str) -> bool:
+    value = record.get(key, False)
+    if not isinstance(value, bool):
+        message = f"must be true or false, not {_json_type(value)}"
+        raise InvalidTypeError(key, message)
+
+    return value
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
 
 
 def _person(record: _Line, argument: str = "person") -> str | Person:
@@ -162,6 +219,7 @@ def _objects(record: _Line) -> list[ObjectRef | Relationship]:
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise InvalidArgumentError(f"objects[{index}]", "must be an object")
+        _refuse_unknown(entry, _OBJECT_KEYS, f"in objects[{index}]")
         ref = ObjectRef(entry["object_type_id"], entry["object_id"])
         attributes = entry.get("attributes")
         result.append(Relationship(ref, attributes) if attributes else ref)
@@ -185,6 +243,7 @@ def _people(record: _Line) -> list[str | Person | Relationship]:
         if not isinstance(entry, dict):
             message = "must be an id or an object naming a person"
             raise InvalidArgumentError(f"people[{index}]", message)
+        _refuse_unknown(entry, _PEOPLE_KEYS, f"in people[{index}]")
         person = _person(entry, f"people[{index}]")
         attributes = entry.get("attributes")
         result.append(Relationship(person, attributes) if attributes else person)
@@ -196,7 +255,7 @@ async def _identify(cio: AsyncCustomerIO, line: _Line) -> None:
     await cio.identify(
         _person(line),
         line.get("attributes") or {},
-        update_only=bool(line.get("update_only", False)),
+        update_only=_flag(line, "update_only"),
         timestamp=_timestamp(line),
     )
 
@@ -212,10 +271,9 @@ async def _event(cio: AsyncCustomerIO, line: _Line) -> None:
 
 
 async def _page(cio: AsyncCustomerIO, line: _Line) -> None:
-    url = line["url"] if "url" in line else line["name"]
     await cio.page(
         _person(line),
-        url,
+        line["url"],
         line.get("data"),
         id=line.get("event_id"),
         timestamp=_timestamp(line),
@@ -264,6 +322,7 @@ async def _merge(cio: AsyncCustomerIO, line: _Line) -> None:
         value = line[side]
         if not isinstance(value, dict):
             raise InvalidArgumentError(side, 'must be an object such as {"id": ...}')
+        _refuse_unknown(value, _PERSON_KEYS, f"in {side}")
         sides.append(_person(value, side))
 
     await cio.merge(sides[0], sides[1])

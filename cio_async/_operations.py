@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import InvalidArgumentError, PayloadTooLargeError
+from ._errors import InvalidArgumentError, InvalidTypeError, PayloadTooLargeError
 from ._values import (
     MAX_ITEM_BYTES,
     MAX_V1_EVENT_DATA_BYTES,
@@ -98,7 +98,7 @@ class Operation:
         if isinstance(record.get("item"), dict):
             item = coerce(record["item"], "item")
             assert isinstance(item, dict)
-            return cls(str(item.get("action", "item")), encode(item))
+            return batch_item(str(item.get("action", "item")), item, None)
 
         request = record.get("request")
         if isinstance(request, dict) and isinstance(request.get("path"), str):
@@ -344,6 +344,7 @@ def relationships(
         cio_async.InvalidArgumentError: An entry points at the wrong kind of
             thing, or the list is empty.
     """
+    _refuse_lone_string(entries, argument)
     result: list[dict[str, Any]] = []
     for index, entry in enumerate(entries):
         path = f"{argument}[{index}]"
@@ -370,6 +371,15 @@ def relationships(
     if not result:
         raise InvalidArgumentError(argument, "must name at least one relationship")
     return result
+
+
+def _refuse_lone_string(value: object, argument: str) -> None:
+    """
+    A str is iterable, so "u1" would otherwise quietly mean ["u", "1"].
+    """
+    if isinstance(value, (str, bytes, Person, ObjectRef, Relationship)):
+        message = f"must be a list of them, not a single {type(value).__name__}"
+        raise InvalidTypeError(argument, message)
 
 
 def merge_identifiers(person: PersonRef, argument: str) -> dict[str, str]:
@@ -407,6 +417,7 @@ def segment_operations(
     if id_type not in ("id", "email", "cio_id"):
         raise InvalidArgumentError("id_type", 'must be "id", "email" or "cio_id"')
 
+    _refuse_lone_string(people, "people")
     ids = [check_identifier(p, f"people[{i}]") for i, p in enumerate(people)]
     if not ids:
         raise InvalidArgumentError("people", "must name at least one person")

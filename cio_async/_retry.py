@@ -11,7 +11,6 @@ sender. Waits are plain sleeps, so cancelling the caller (shutdown) ends them.
 from __future__ import annotations
 
 import email.utils
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -21,8 +20,6 @@ import anyio
 
 from ._config import RetryPolicy
 from ._errors import CustomerIOError, HTTPStatusError
-
-log = logging.getLogger("cio_async.retry")
 
 T = TypeVar("T")
 

@@ -59,6 +59,11 @@ class SignalDrain:
                 loop, "_signal_handlers", {}
             )
             previous = (signal.getsignal(sig), loop_handlers.get(sig))
+            if previous[0] is signal.SIG_IGN and previous[1] is None:
+                # The process was told to ignore this signal (``nohup``, a
+                # background job): draining on it would stop a client that
+                # nobody asked to stop.
+                continue
             try:
                 loop.add_signal_handler(sig, self._on_signal, sig)
             except (NotImplementedError, RuntimeError, ValueError):

@@ -22,6 +22,8 @@ from ._config import (
     RetryPolicy,
     Timeouts,
     as_region,
+    check_base_url,
+    optional_env,
     region_from_env,
     require_env,
 )
@@ -29,6 +31,7 @@ from ._errors import (
     ClientClosedError,
     ConfigurationError,
     InvalidArgumentError,
+    InvalidTypeError,
     PayloadTooLargeError,
 )
 from ._errors import ServerError as ServerErrorAnswer
@@ -131,9 +134,12 @@ class AsyncCustomerIO:
                 message = f"{name} must be a non-empty string"
                 raise ConfigurationError(message)
         region = as_region(region)
+        _check_settings(batching, retry, timeouts, on_failure, dead_letter_path)
 
         self._region = region
-        self._base_url = (base_url or region.track_url).rstrip("/")
+        self._base_url = (
+            region.track_url if base_url is None else check_base_url(base_url)
+        )
         self._timeouts = timeouts or Timeouts()
         self._batching = batching or BatchConfig()
         credentials = base64.b64encode(f"{site_id}:{api_key}".encode()).decode("ascii")
@@ -159,7 +165,9 @@ class AsyncCustomerIO:
     def from_env(cls, **kwargs: Any) -> AsyncCustomerIO:
         """
         Build a client from ``CUSTOMERIO_SITE_ID``, ``CUSTOMERIO_TRACK_API_KEY``
-        and ``CUSTOMERIO_REGION`` (``us`` or ``eu``, default ``us``).
+        and ``CUSTOMERIO_REGION`` (``us`` or ``eu``, default ``us``), and
+        ``CUSTOMERIO_TRACK_URL`` when set (another Track host root, such as
+        ``cio-async fake-server``'s); keyword arguments win over variables.
 
         Args:
             **kwargs: Passed on to the constructor.
@@ -169,6 +177,8 @@ class AsyncCustomerIO:
                 message names it.
         """
         kwargs.setdefault("region", region_from_env())
+        if kwargs.get("base_url") is None:
+            kwargs["base_url"] = optional_env("CUSTOMERIO_TRACK_URL")
         return cls(
             require_env("CUSTOMERIO_SITE_ID"),
             require_env("CUSTOMERIO_TRACK_API_KEY"),
@@ -199,6 +209,9 @@ class AsyncCustomerIO:
     # -- lifecycle ---------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncCustomerIO:
+        if self.closed:
+            message = "the client is closed; make a new one"
+            raise ClientClosedError(message)
         self._bind_loop()
         return self
 
@@ -271,6 +284,8 @@ class AsyncCustomerIO:
     # -- operations ------------------------------------------------------------
 
     async def _submit(self, op: Operation, wait: bool) -> None:
+        if type(wait) is not bool:
+            raise InvalidTypeError("wait", "must be True or False")
         if self._loop is None:
             self._bind_loop()
         if not wait:
@@ -314,6 +329,8 @@ class AsyncCustomerIO:
         if isinstance(attributes, Attributes):
             attributes = as_dict(attributes, "attributes")
         checked = check_attributes(attributes or {}, "attributes")
+        if type(update_only) is not bool:
+            raise InvalidTypeError("update_only", "must be True or False")
         if update_only:
             checked = {**checked, "_update": True}
         item: dict[str, Any] = {
@@ -383,6 +400,9 @@ class AsyncCustomerIO:
             cio_async.ClientClosedError: The client is closed.
         """
         if isinstance(name, Event):
+            if data is not None:
+                message = "a typed event carries its own data; pass no data"
+                raise InvalidArgumentError("data", message)
             name, data = event_name_and_data(name)
         op = self._event("event", person, name, data, id, timestamp)
         # The common case queues without another coroutine; see Batcher.offer.
@@ -573,11 +593,14 @@ class AsyncCustomerIO:
         Customer.io's side: pass ``wait=True`` to the identify first.
         """
         first = merge_identifiers(primary, "primary")
+        second = merge_identifiers(secondary, "secondary")
+        if first == second:
+            raise InvalidArgumentError("secondary", "is the same person as primary")
         item = {
             "type": "person",
             "action": "merge",
             "primary": first,
-            "secondary": merge_identifiers(secondary, "secondary"),
+            "secondary": second,
         }
         key = ordering_key(first)
         await self._submit(batch_item("merge", item, key), wait)
@@ -826,3 +849,31 @@ class AsyncCustomerIO:
         if value is None:
             return int(time.time())
         return to_unix_seconds(value, "timestamp")
+
+
+def _check_settings(
+    batching: object,
+    retry: object,
+    timeouts: object,
+    on_failure: object,
+    dead_letter_path: object,
+) -> None:
+    """
+    Refuse settings of the wrong kind here, not later in the background task.
+    """
+    for name, value, kind in (
+        ("batching", batching, BatchConfig),
+        ("retry", retry, RetryPolicy),
+        ("timeouts", timeouts, Timeouts),
+    ):
+        if value is not None and not isinstance(value, kind):
+            message = f"{name} must be a cio_async.{kind.__name__}"
+            raise ConfigurationError(message)
+    if on_failure is not None and not callable(on_failure):
+        message = "on_failure must be a function taking a DeliveryFailure"
+        raise ConfigurationError(message)
+    if dead_letter_path is not None and not isinstance(
+        dead_letter_path, (str, os.PathLike)
+    ):
+        message = "dead_letter_path must be a str or a path"
+        raise ConfigurationError(message)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Mapping
 
 import aiohttp
@@ -28,8 +27,6 @@ from ._errors import (
 )
 from ._retry import parse_retry_after
 from ._version import __version__
-
-log = logging.getLogger("cio_async.transport")
 
 USER_AGENT = f"cio-async/{__version__}"
 

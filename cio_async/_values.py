@@ -15,7 +15,7 @@ call, before anything is queued:
 Python value                      sent as
 ================================  ===================================================
 ``str``                           itself; a lone surrogate is rejected (not UTF-8)
-``int``, ``bool``, ``None``       itself
+``int``, ``bool``, ``None``       itself; ints outside the 64-bit range rejected
 ``float``                         itself; NaN and infinities are rejected
 ``dict``, other ``Mapping``       object; keys must be ``str``, values are coerced
 ``list``, ``tuple``               array, items coerced
@@ -111,6 +111,11 @@ _EPOCH_ORDINAL = _NAIVE_EPOCH.toordinal()
 _SECOND = timedelta(seconds=1)
 
 _NOT_FINITE = "is not a finite number; NaN and infinities are not JSON"
+# JSON readers (Customer.io's among them) hold integers in 64 bits; a larger one
+# would be cut or rounded on the way, so it is refused rather than sent wrong.
+_INT_LOW = -(2**63)
+_INT_HIGH = 2**64
+_INT_RANGE = "is an integer outside the 64-bit range; send it as a string"
 _SURROGATE = "contains a lone surrogate, which is not valid UTF-8"
 _TOO_DEEP = f"is nested more than {MAX_DEPTH} levels deep (does it contain itself?)"
 
@@ -304,8 +309,12 @@ def _coerce_value(value: Any, depth: int) -> Any:
         if value.isascii() or _is_utf8(value):
             return value
         raise _Rejection(InvalidArgumentError, _SURROGATE)
-    if kind is int or kind is bool or value is None:
+    if kind is bool or value is None:
         return value
+    if kind is int:
+        if _INT_LOW <= value < _INT_HIGH:
+            return value
+        raise _Rejection(InvalidArgumentError, _INT_RANGE)
     if kind is float:
         if isfinite(value):
             return value
@@ -337,8 +346,12 @@ def _walk_dict(mapping: dict[Any, Any], depth: int) -> Any:
             if item.isascii() or _is_utf8(item):
                 continue
             raise _Rejection(InvalidArgumentError, _SURROGATE, _key_segment(key))
-        if kind is int or kind is bool or item is None:
+        if kind is bool or item is None:
             continue
+        if kind is int:
+            if _INT_LOW <= item < _INT_HIGH:
+                continue
+            raise _Rejection(InvalidArgumentError, _INT_RANGE, _key_segment(key))
         if kind is float:
             if isfinite(item):
                 continue
@@ -433,8 +446,12 @@ def _walk_list(items: list[Any], depth: int) -> Any:
             if item.isascii() or _is_utf8(item):
                 continue
             raise _Rejection(InvalidArgumentError, _SURROGATE, f"[{index}]")
-        if kind is int or kind is bool or item is None:
+        if kind is bool or item is None:
             continue
+        if kind is int:
+            if _INT_LOW <= item < _INT_HIGH:
+                continue
+            raise _Rejection(InvalidArgumentError, _INT_RANGE, f"[{index}]")
         if kind is float:
             if isfinite(item):
                 continue
@@ -551,7 +568,10 @@ def _decimal_number(value: Decimal) -> int | float:
     if not value.is_finite():
         raise _Rejection(InvalidArgumentError, _NOT_FINITE)
     if value == value.to_integral_value():
-        return int(value)
+        whole = int(value)
+        if _INT_LOW <= whole < _INT_HIGH:
+            return whole
+        raise _Rejection(InvalidArgumentError, _INT_RANGE)
 
     number = float(value)
     if isfinite(number):

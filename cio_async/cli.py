@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import random
+import shlex
 import signal
 import sys
 import time
@@ -23,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from cio_async import (
     AsyncCustomerIO,
     BatchConfig,
+    ClientClosedError,
     ConfigurationError,
     CustomerIOError,
     DeliveryFailure,
@@ -68,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, _UsageError) as error:
         print(f"cio-async: {error}", file=sys.stderr)
         return 2
+    except CustomerIOError as error:
+        print(f"cio-async: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return code
@@ -97,6 +103,33 @@ def _parser() -> argparse.ArgumentParser:
 _Commands = Any  # argparse's subparsers action has no public type
 
 
+def _count(text: str) -> int:
+    """
+    An argparse type: a whole number, 0 or more.
+    """
+    return _at_least(text, 0)
+
+
+def _positive(text: str) -> int:
+    """
+    An argparse type: a whole number, 1 or more.
+    """
+    return _at_least(text, 1)
+
+
+def _at_least(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        message = f"{text!r} is not a whole number"
+        raise argparse.ArgumentTypeError(message) from None
+    if value < least:
+        message = f"must be {least} or more, not {value}"
+        raise argparse.ArgumentTypeError(message)
+
+    return value
+
+
 def _add_demo(commands: _Commands) -> None:
     demo = commands.add_parser(
         "demo",
@@ -105,12 +138,24 @@ def _add_demo(commands: _Commands) -> None:
             "Start the embedded fake Customer.io on 127.0.0.1, identify PEOPLE people "
             "and track EVENTS events through AsyncCustomerIO, flush, and compare "
             "what the client reports with what the fake received. Exits 1 on any "
-            "difference. Needs no credentials and no network."
+            "difference, 2 on a usage error. Needs no credentials and no network."
         ),
     )
-    demo.add_argument("--people", type=int, default=5_000, help="default 5,000")
-    demo.add_argument("--events", type=int, default=50_000, help="default 50,000")
-    demo.add_argument("--producers", type=int, default=20, help="concurrent callers")
+    demo.add_argument(
+        "--people", type=_count, default=5_000, help="0 or more (default 5,000)"
+    )
+    demo.add_argument(
+        "--events",
+        type=_count,
+        default=50_000,
+        help="0 or more (default 50,000); more than 0 needs --people of 1 or more",
+    )
+    demo.add_argument(
+        "--producers",
+        type=_positive,
+        default=20,
+        help="concurrent callers, 1 or more (default 20)",
+    )
     demo.add_argument("--seed", type=int, default=7, help="workload random seed")
     demo.set_defaults(run=_demo)
 
@@ -130,8 +175,8 @@ def _add_send(commands: _Commands) -> None:
             "until each is delivered or failed and print a summary. Bad lines are\n"
             "reported on standard error by number and skipped; lines of a dead-letter\n"
             "file are replayed as they were. Exits 0 when everything was delivered,\n"
-            "1 when a line was bad or an operation failed, 2 on a usage error.\n\n"
-            + _wrap(_CREDENTIALS)
+            "1 when a line was bad or an operation failed, 2 on a usage error (such\n"
+            "as a FILE that cannot be read).\n\n" + _wrap(_CREDENTIALS)
         ),
         epilog=(
             "line formats:\n"
@@ -139,8 +184,10 @@ def _add_send(commands: _Commands) -> None:
             "one of id, email, phone or cio_id (a merge side: id, email or\n"
             "cio_id). OBJECT is {object_type_id, object_id, [attributes]}; PEOPLE\n"
             "is an id, or {PERSON, [attributes]}. Timestamps are unix seconds or\n"
-            "ISO 8601 text; data and attributes are objects. Fields in brackets\n"
-            "are optional; each means what the client method's argument means.\n"
+            "ISO 8601 text; data and attributes are objects; update_only is true\n"
+            "or false. Fields in brackets are optional; each means what the client\n"
+            "method's argument means. A field an action does not list makes the\n"
+            "line bad.\n"
             'Lines of a dead-letter file ({"item": ...} or {"request": ...}) are\n'
             "replayed as they are.\n\n"
             f"{formats}\n\n"
@@ -213,12 +260,13 @@ def _add_fake_server(commands: _Commands) -> None:
         "fake-server",
         help="run the fake Customer.io until interrupted",
         description=(
-            "Serve the fake Customer.io Track API on a loopback address for local "
-            "development, until SIGINT or SIGTERM. Prints its URL and the "
-            "CUSTOMERIO_* variables that point a client at it, then a summary of "
-            "what it received when it stops. Faults are off unless asked for; the "
-            "--chaos-* rates add up to at most 1 and each request draws at most "
-            "one fault."
+            "Serve the fake Customer.io Track and App APIs on a loopback address "
+            "for local development, until SIGINT or SIGTERM. Prints, as shell "
+            "lines to paste, its URL and 'export CUSTOMERIO_...' lines that point "
+            "AsyncCustomerIO.from_env() and AsyncAPIClient.from_env() at it, then "
+            "a summary of what it received when it stops. Exits 2 when the port "
+            "is in use. Faults are off unless asked for; the --chaos-* rates add "
+            "up to at most 1 and each request draws at most one fault."
         ),
     )
     fake.add_argument("--host", default="127.0.0.1", help="loopback address")
@@ -272,7 +320,7 @@ def _add_fake_server(commands: _Commands) -> None:
     )
     faults.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_positive,
         metavar="N",
         help="answer 413 to request bodies longer than N bytes",
     )
@@ -344,6 +392,9 @@ def _event_data(rng: random.Random, name: str) -> dict[str, Any]:
 async def _demo(args: argparse.Namespace) -> int:
     from cio_async.testing import FakeCustomerIO
 
+    if args.events and not args.people:
+        message = "--events needs --people of 1 or more: events are tracked on people"
+        raise _UsageError(message)
     failures: list[DeliveryFailure] = []
     people = [f"user-{i}" for i in range(args.people)]
 
@@ -414,6 +465,7 @@ def _send_source(args: argparse.Namespace) -> tuple[str, str | None, Path | None
     if not dead_letter.exists():
         message = f"{dead_letter} does not exist: nothing to resume"
         raise _UsageError(message)
+    _open(str(dead_letter)).close()
 
     dead_letter.rename(aside)
     return str(aside), str(dead_letter), aside
@@ -423,9 +475,7 @@ async def _send(args: argparse.Namespace) -> int:
     source, dead_letter, aside = _send_source(args)
     bad: list[tuple[int, str]] = []
     # Reading a local file line by line blocks for microseconds at a time.
-    stream: IO[bytes] = (
-        sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: ASYNC230, SIM115
-    )
+    stream = _open(source)
     total = _size(stream)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     progress = Progress(sys.stderr, total, tty=sys.stderr.isatty()) if show else None
@@ -443,7 +493,9 @@ async def _send(args: argparse.Namespace) -> int:
                 if raw.strip():
                     try:
                         await send_line(cio, raw)
-                    except (ValueError, TypeError, KeyError, CustomerIOError) as error:
+                    except ClientClosedError:
+                        raise
+                    except Exception as error:  # a bad line never stops the run
                         bad.append((lines, _describe(error)))
                 if progress is not None and progress.due():
                     progress.draw(lines, done, cio.stats())
@@ -476,6 +528,22 @@ async def _send(args: argparse.Namespace) -> int:
         print(f"{aside} is kept because of its bad lines", file=sys.stderr)
 
     return 0 if not bad and not stats.failed else 1
+
+
+def _open(source: str) -> IO[bytes]:
+    """
+    Open FILE for reading, or standard input for ``-``.
+
+    Raises:
+        _UsageError: The file is missing, a directory, or not readable.
+    """
+    if source == "-":
+        return sys.stdin.buffer
+    try:
+        return open(source, "rb")
+    except OSError as error:
+        message = f"cannot read {source}: {error.strerror or error}"
+        raise _UsageError(message) from None
 
 
 def _size(stream: IO[bytes]) -> int | None:
@@ -520,7 +588,13 @@ def _describe(error: Exception) -> str:
         return f"missing field {error}"
     if isinstance(error, json.JSONDecodeError):
         return f"not JSON ({error.msg})"
-    return str(error)
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    if isinstance(error, (CustomerIOError, ValueError, TypeError)):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"
 
 
 def _client_from_env(args: argparse.Namespace, **kwargs: Any) -> AsyncCustomerIO:
@@ -570,24 +644,32 @@ async def _fake_server(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise _UsageError(str(error)) from None
 
+    try:
+        await fake.start()
+    except OSError as error:
+        raise _UsageError(_cannot_listen(fake, args.port, error)) from None
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-
-    async with fake:
-        print(f"fake Customer.io listening on {fake.url}", flush=True)
-        print(f"  CUSTOMERIO_SITE_ID={fake.site_id}", flush=True)
-        print(f"  CUSTOMERIO_TRACK_API_KEY={fake.api_key}", flush=True)
-        print(f"  CUSTOMERIO_TRACK_URL={fake.url}", flush=True)
-        app_api_key = getattr(fake, "app_api_key", None)
-        if app_api_key is not None:
-            print(f"  CUSTOMERIO_APP_API_KEY={app_api_key}", flush=True)
+    try:
+        print(f"# fake Customer.io listening on {fake.url}", flush=True)
+        for name, value in (
+            ("CUSTOMERIO_SITE_ID", fake.site_id),
+            ("CUSTOMERIO_TRACK_API_KEY", fake.api_key),
+            ("CUSTOMERIO_TRACK_URL", fake.url),
+            ("CUSTOMERIO_APP_API_KEY", fake.app_api_key),
+            ("CUSTOMERIO_APP_URL", fake.url),
+        ):
+            print(f"export {name}={shlex.quote(value)}", flush=True)
         chaos = fake.faults.active_chaos
         if chaos is not None or fake.faults.latency or fake.faults.max_body_bytes:
-            print(f"  faults: {_describe_faults(fake)}", flush=True)
+            print(f"# faults: {_describe_faults(fake)}", flush=True)
         await stop.wait()
         counts = fake.counts
+    finally:
+        await fake.aclose()
     print(
         f"stopped after {counts.requests:,} requests: {counts.batches:,} batches, "
         f"{counts.items_accepted:,} items accepted, "
@@ -596,6 +678,15 @@ async def _fake_server(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _cannot_listen(fake: FakeCustomerIO, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {fake.host} is in use; "
+            "choose another with --port, or --port 0 for a free one"
+        )
+    return f"cannot listen on port {port} of {fake.host}: {error.strerror or error}"
 
 
 def _apply_faults(fake: FakeCustomerIO, args: argparse.Namespace) -> None:

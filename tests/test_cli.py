@@ -1,6 +1,6 @@
 """
-The ``cio-async`` command: every ``send`` action, progress, resume, ``check``
-and ``fake-server`` with faults.
+The ``cio-async`` command: every ``send`` action, bad lines, progress, resume,
+``demo``'s options, ``check`` and ``fake-server`` with faults.
 
 Commands that talk to a server run as subprocesses against the fake running in
 this process; usage errors and ``--help`` run in process.
@@ -8,14 +8,17 @@ this process; usage errors and ``--help`` run in process.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _procs import Server, run
+from _procs import Server, environment, run
 
 from cio_async import AsyncCustomerIO, ObjectRef
 from cio_async._lines import FORMATS
@@ -250,6 +253,77 @@ class TestSend:
         assert person is not None
         assert [e.name for e in person.events] == ["e"]
 
+    async def test_a_deeply_nested_line_is_bad_and_the_run_goes_on(
+        self, cio_fake: FakeCustomerIO
+    ) -> None:
+        """
+        A line of 100,000 '[' is reported as nested too deeply; later lines go out.
+        """
+        lines = [
+            json.dumps({"action": "event", "id": "u1", "name": "before"}),
+            "[" * 100_000,
+            json.dumps({"action": "event", "id": "u1", "name": "after"}),
+        ]
+
+        code, out, err = await run(
+            "-m",
+            "cio_async.cli",
+            "send",
+            "-",
+            env=credentials(cio_fake),
+            stdin="\n".join(lines).encode(),
+        )
+
+        assert code == 1
+        assert "line 2: nested too deeply" in err
+        assert "Traceback" not in err
+        assert "2 delivered, 0 failed, 1 bad lines (2)" in out
+        person = cio_fake.person(id="u1")
+        assert person is not None
+        assert [e.name for e in person.events] == ["before", "after"]
+
+    async def test_unknown_fields_and_wrong_types_make_a_line_bad(
+        self, cio_fake: FakeCustomerIO
+    ) -> None:
+        """
+        A misspelt field, a boolean given as text or a wrong type is named by line.
+        """
+        lines = [
+            {"action": "identify", "id": "t1", "atributes": {"plan": "pro"}},
+            {"action": "identify", "id": "t2", "update_only": "false"},
+            {
+                "action": "add_relationships",
+                "id": "t3",
+                "objects": [{"object_type_id": "1", "object_id": "a", "role": "x"}],
+            },
+            {"action": "merge", "primary": {"id": "t4"}, "secondary": {"ids": "t5"}},
+            {"action": "event", "id": "t6", "name": 5},
+            {"action": "identify", "id": "t7", "update_only": False},
+        ]
+
+        code, out, err = await run(
+            "-m",
+            "cio_async.cli",
+            "send",
+            "-",
+            env=credentials(cio_fake),
+            stdin="".join(json.dumps(line) + "\n" for line in lines).encode(),
+        )
+
+        assert code == 1
+        assert (
+            "line 1: unknown field 'atributes' for identify; expected one of "
+            "id, email, phone, cio_id, attributes, update_only, timestamp\n"
+        ) in err
+        assert "line 2: update_only: must be true or false, not a string" in err
+        assert "line 3: unknown field 'role' in objects[0]; expected one of" in err
+        assert "line 4: unknown field 'ids' in secondary" in err
+        assert "line 5: name: must be a str, not int" in err
+        assert "1 delivered, 0 failed, 5 bad lines (1, 2, 3, 4, 5)" in out
+        assert cio_fake.person(id="t1") is None
+        assert cio_fake.person(id="t2") is None
+        assert cio_fake.person(id="t7") is not None
+
     async def test_resume_replays_a_dead_letter_file(
         self, cio_fake: FakeCustomerIO, tmp_path: Path
     ) -> None:
@@ -324,6 +398,70 @@ class TestSendUsage:
         )
         assert dead.exists()
 
+    @pytest.mark.parametrize(
+        ("name", "why"),
+        [
+            ("missing.ndjson", "No such file or directory"),
+            ("folder", "Is a directory"),
+            ("plain.txt/inside.ndjson", "Not a directory"),
+        ],
+    )
+    def test_an_unreadable_file_is_a_usage_error(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        tmp_path: Path,
+        name: str,
+        why: str,
+    ) -> None:
+        """
+        A FILE that cannot be opened exits 2 with one line naming it and why.
+        """
+        (tmp_path / "folder").mkdir()
+        (tmp_path / "plain.txt").write_text("")
+        path = tmp_path / name
+
+        code = main(["send", str(path)])
+
+        assert code == 2
+        assert capsys.readouterr().err == f"cio-async: cannot read {path}: {why}\n"
+
+    @pytest.mark.skipif(
+        hasattr(os, "geteuid") and os.geteuid() == 0,
+        reason="root reads files whatever their mode",
+    )
+    def test_a_file_without_read_permission_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """
+        A FILE without read permission exits 2 with one line naming it.
+        """
+        path = tmp_path / "secret.ndjson"
+        path.write_text("{}\n")
+        path.chmod(0)
+
+        code = main(["send", str(path)])
+
+        assert code == 2
+        assert capsys.readouterr().err == (
+            f"cio-async: cannot read {path}: Permission denied\n"
+        )
+
+    def test_resume_of_a_directory_moves_nothing(
+        self, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    ) -> None:
+        """
+        --resume of a directory exits 2 and leaves it where it was.
+        """
+        folder = tmp_path / "dead.ndjson"
+        folder.mkdir()
+
+        code = main(["send", "--resume", str(folder)])
+
+        assert code == 2
+        assert f"cannot read {folder}: Is a directory" in capsys.readouterr().err
+        assert folder.is_dir()
+        assert not (tmp_path / "dead.ndjson.replaying").exists()
+
     def test_resume_of_a_missing_file_says_so(
         self, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
@@ -332,6 +470,56 @@ class TestSendUsage:
         """
         assert main(["send", "--resume", str(tmp_path / "none.ndjson")]) == 2
         assert "nothing to resume" in capsys.readouterr().err
+
+
+class TestDemo:
+    @pytest.mark.parametrize(
+        ("option", "value", "expected"),
+        [
+            ("--people", "-5", "argument --people: must be 0 or more, not -5"),
+            ("--events", "-1", "argument --events: must be 0 or more, not -1"),
+            ("--producers", "0", "argument --producers: must be 1 or more, not 0"),
+            ("--people", "many", "argument --people: 'many' is not a whole number"),
+        ],
+    )
+    def test_counts_out_of_range_are_refused_by_argparse(
+        self,
+        capsys: pytest.CaptureFixture[str],
+        option: str,
+        value: str,
+        expected: str,
+    ) -> None:
+        """
+        A negative count, or fewer than one producer, is argparse's exit 2.
+        """
+        with pytest.raises(SystemExit) as exited:
+            main(["demo", option, value])
+
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("usage: cio-async demo")
+        assert f"cio-async demo: error: {expected}\n" in err
+
+    def test_events_without_people_are_refused(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """
+        Events with no people to track them on exit 2 with the reason.
+        """
+        assert main(["demo", "--people", "0", "--events", "1"]) == 2
+        assert "--events needs --people of 1 or more" in capsys.readouterr().err
+
+    def test_a_small_run_agrees_with_the_fake(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """
+        A demo of 3 people and 7 events with one producer delivers all 10.
+        """
+        code = main(["demo", "--people", "3", "--events", "7", "--producers", "1"])
+
+        assert code == 0
+        out = capsys.readouterr().out
+        assert re.search(r"delivered +10 +\(the fake counted 10\)", out), out
 
 
 class TestCheck:
@@ -420,6 +608,72 @@ class TestFakeServer:
         assert "faults: latency 0.001 s, 5xx 50%, seed 3" in server.output
         assert stopped == 0
         assert "3,000 items accepted" in server.output
+
+    async def test_printed_lines_export_the_variables_in_a_shell(self) -> None:
+        """
+        What fake-server prints, run by sh, exports the variables of both APIs.
+        """
+        server = await Server.start(
+            "-m", "cio_async.cli", "fake-server", "--port", "0", "--site-id", "my site"
+        )
+        try:
+            await server.wait_for_output("export CUSTOMERIO_APP_URL=")
+            printed = server.output
+            stopped = await server.stop(signal.SIGTERM)
+        finally:
+            await server.kill()
+        url = re.search(r"listening on (\S+)", printed)
+        assert url is not None
+        names = (
+            "CUSTOMERIO_SITE_ID",
+            "CUSTOMERIO_TRACK_API_KEY",
+            "CUSTOMERIO_TRACK_URL",
+            "CUSTOMERIO_APP_API_KEY",
+            "CUSTOMERIO_APP_URL",
+        )
+        script = printed + "env\n"
+        shell = await asyncio.create_subprocess_exec(
+            "sh",
+            "-c",
+            script,
+            env=environment(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+        out, err = await asyncio.wait_for(shell.communicate(), 30)
+
+        assert shell.returncode == 0, err.decode()
+        exported = dict(
+            line.split("=", 1) for line in out.decode().splitlines() if "=" in line
+        )
+        assert {name: exported.get(name) for name in names} == {
+            "CUSTOMERIO_SITE_ID": "my site",
+            "CUSTOMERIO_TRACK_API_KEY": "fake-track-api-key",
+            "CUSTOMERIO_TRACK_URL": url.group(1),
+            "CUSTOMERIO_APP_API_KEY": "fake-app-api-key",
+            "CUSTOMERIO_APP_URL": url.group(1),
+        }
+        assert stopped == 0
+
+    def test_a_port_in_use_is_a_usage_error(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """
+        A port another socket listens on exits 2 with one line naming it.
+        """
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+
+            code = main(["fake-server", "--port", str(port)])
+
+        assert code == 2
+        assert capsys.readouterr().err == (
+            f"cio-async: port {port} on 127.0.0.1 is in use; choose another with "
+            "--port, or --port 0 for a free one\n"
+        )
 
     def test_impossible_rates_are_refused(
         self, capsys: pytest.CaptureFixture[str]

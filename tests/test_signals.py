@@ -222,3 +222,26 @@ class TestSignals:
         assert keys.index("closed") < keys.index("app_handler")
         assert child.first("closed")["delivered"] == 200
         assert len(fake.events()) == 200
+
+
+async def test_an_ignored_signal_is_left_ignored() -> None:
+    """
+    A signal the process was told to ignore gets no drain handler of ours.
+    """
+    import signal as signals
+
+    from cio_async._signals import SignalDrain
+
+    previous = signals.signal(signals.SIGUSR1, signals.SIG_IGN)
+    try:
+        drain = SignalDrain(_never_called, [signals.SIGUSR1])
+        drain.install()
+
+        assert not drain.installed
+        assert signals.getsignal(signals.SIGUSR1) is signals.SIG_IGN
+    finally:
+        signals.signal(signals.SIGUSR1, previous)
+
+
+async def _never_called() -> None:
+    raise AssertionError("drained on an ignored signal")

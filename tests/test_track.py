@@ -641,3 +641,97 @@ class TestGarbageCollection:
         cio_fake.resume()
         await batcher.aclose(5)
         assert batcher.stats().delivered == 3
+
+
+class TestMisuse:
+    async def test_from_env_reads_the_track_url(
+        self, monkeypatch: pytest.MonkeyPatch, cio_fake: FakeCustomerIO
+    ) -> None:
+        """
+        CUSTOMERIO_TRACK_URL, as fake-server prints it, points from_env() there.
+        """
+        monkeypatch.setenv("CUSTOMERIO_SITE_ID", cio_fake.site_id)
+        monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", cio_fake.api_key)
+        monkeypatch.setenv("CUSTOMERIO_TRACK_URL", cio_fake.url)
+
+        async with AsyncCustomerIO.from_env() as cio:
+            await cio.track("u1", "e")
+
+        assert cio.base_url == cio_fake.url
+        assert cio_fake.counts.items_accepted == 1
+
+    @pytest.mark.parametrize(
+        "url",
+        ["", "ftp://example.com", "127.0.0.1:8080", "http://", "http://u:pw@host"],
+    )
+    def test_bad_base_urls_are_refused(self, url: str) -> None:
+        """
+        A base_url that is no http(s) host root, or carries credentials, is refused.
+        """
+        with pytest.raises(ConfigurationError, match="base_url") as caught:
+            AsyncCustomerIO("site", "key", base_url=url)
+
+        assert "pw" not in str(caught.value)
+
+    def test_settings_of_the_wrong_kind_are_refused(self) -> None:
+        """
+        A dict for batching or a number for on_failure fails at construction.
+        """
+        with pytest.raises(ConfigurationError, match="batching"):
+            AsyncCustomerIO("s", "k", batching={"max_batch_items": 5})  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="on_failure"):
+            AsyncCustomerIO("s", "k", on_failure=5)  # type: ignore[arg-type]
+
+    async def test_a_lone_string_is_not_a_list_of_people(
+        self, cio_client: AsyncCustomerIO
+    ) -> None:
+        """
+        add_to_segment(7, "u1") is refused instead of adding "u" and "1".
+        """
+        with pytest.raises(TypeError, match="people"):
+            await cio_client.add_to_segment(7, "u1")
+        with pytest.raises(TypeError, match="objects"):
+            await cio_client.add_relationships("u1", ObjectRef("1", "acme"))  # type: ignore[arg-type]
+
+        assert cio_client.stats().accepted == 0
+
+    async def test_typed_event_with_data_is_refused(
+        self, cio_client: AsyncCustomerIO
+    ) -> None:
+        """
+        Data passed next to a typed event is refused rather than silently dropped.
+        """
+        with pytest.raises(InvalidArgumentError, match="data"):
+            await cio_client.track("u1", SignedUp(method="x"), {"b": 2})  # type: ignore[call-overload]
+
+    async def test_merging_a_person_into_itself_is_refused(
+        self, cio_client: AsyncCustomerIO
+    ) -> None:
+        """
+        merge() with the same primary and secondary is refused at the call.
+        """
+        with pytest.raises(InvalidArgumentError, match="secondary"):
+            await cio_client.merge("u1", "u1")
+
+    async def test_flags_must_be_booleans(self, cio_client: AsyncCustomerIO) -> None:
+        """
+        wait="no" and update_only="false" are refused, not read as True.
+        """
+        with pytest.raises(TypeError, match="wait"):
+            await cio_client.track("u1", "e", wait="no")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="update_only"):
+            await cio_client.identify("u1", {}, update_only="false")  # type: ignore[arg-type]
+
+    async def test_a_closed_client_cannot_be_entered_again(
+        self, cio_fake: FakeCustomerIO
+    ) -> None:
+        """
+        async with on a client that was closed raises ClientClosedError.
+        """
+        cio = AsyncCustomerIO(cio_fake.site_id, cio_fake.api_key, base_url=cio_fake.url)
+        await cio.track("u1", "e")
+        await cio.aclose()
+
+        with pytest.raises(ClientClosedError):
+            async with cio:
+                pass
