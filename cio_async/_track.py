@@ -313,8 +313,8 @@ class AsyncCustomerIO:
                 cio_id.
             attributes: Up to 300 attributes; names up to 150 bytes, values up
                 to 1,000 bytes. Values are coerced as the README's table says.
+                May also be a typed :class:`cio_async.Attributes` instance.
             update_only: Only update an existing person, never create one.
-                Attributes may also be a typed :class:`cio_async.Attributes`.
             timestamp: When the change happened; Customer.io applies rapid
                 updates in this order. Defaults to now.
             wait: Return only once delivered.
