@@ -358,7 +358,23 @@ class SendPushRequest(_SendRequest):
 
 
 @attrs.frozen(kw_only=True)
-class SendSMSRequest(_SendRequest):
+class _PhoneMessageRequest(_SendRequest):
+    """
+    The fields an SMS and a WhatsApp message share.
+    """
+
+    to: str | None = attrs.field(default=None, validator=_optional_text)
+    from_: str | None = attrs.field(
+        default=None, validator=_optional_text, metadata={"json": "from"}
+    )
+    tracked: bool | None = attrs.field(default=None, validator=_optional_bool)
+    send_to_unsubscribed: bool | None = attrs.field(
+        default=None, validator=_optional_bool
+    )
+
+
+@attrs.frozen(kw_only=True)
+class SendSMSRequest(_PhoneMessageRequest):
     """
     A transactional SMS (``POST /v1/send/sms``).
 
@@ -373,18 +389,9 @@ class SendSMSRequest(_SendRequest):
 
     kind: ClassVar[str] = "sms"
 
-    to: str | None = attrs.field(default=None, validator=_optional_text)
-    from_: str | None = attrs.field(
-        default=None, validator=_optional_text, metadata={"json": "from"}
-    )
-    tracked: bool | None = attrs.field(default=None, validator=_optional_bool)
-    send_to_unsubscribed: bool | None = attrs.field(
-        default=None, validator=_optional_bool
-    )
-
 
 @attrs.frozen(kw_only=True)
-class SendWhatsAppRequest(_SendRequest):
+class SendWhatsAppRequest(_PhoneMessageRequest):
     """
     A transactional WhatsApp message (``POST /v1/send/whatsapp``).
 
@@ -398,15 +405,6 @@ class SendWhatsAppRequest(_SendRequest):
     """
 
     kind: ClassVar[str] = "whatsapp"
-
-    to: str | None = attrs.field(default=None, validator=_optional_text)
-    from_: str | None = attrs.field(
-        default=None, validator=_optional_text, metadata={"json": "from"}
-    )
-    tracked: bool | None = attrs.field(default=None, validator=_optional_bool)
-    send_to_unsubscribed: bool | None = attrs.field(
-        default=None, validator=_optional_bool
-    )
 
 
 @attrs.frozen(kw_only=True)
