@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from cio_async._ulid import new_ulid
 from cio_async._values import (
     check_attributes,
     check_data,
     check_identifier,
     coerce,
     encode,
-    new_ulid,
 )
 
 EVENT_DATA: dict[str, Any] = {

@@ -287,7 +287,7 @@ def encoded_items(events: list[Event], n: int) -> Iterator[bytes]:
     """
     ``n`` v2 items, built and encoded one at a time (ids are cio_async's ULIDs).
     """
-    from cio_async._values import new_ulid
+    from cio_async._ulid import new_ulid
 
     dumps = plain_dumps()
     pool = len(events)

@@ -173,7 +173,8 @@ def _reset_peak() -> bool:
 
 
 async def rss(port: int) -> dict[str, Any]:
-    from cio_async._values import encode, new_ulid
+    from cio_async._ulid import new_ulid
+    from cio_async._values import encode
 
     events = make_events()
     pool = len(events)

@@ -53,6 +53,7 @@ from ._operations import (
 from ._retry import retry
 from ._signals import SignalDrain
 from ._transport import Answer, Transport
+from ._ulid import new_ulid
 from ._values import (
     MAX_EVENT_NAME_BYTES,
     MAX_ITEM_BYTES,
@@ -63,7 +64,6 @@ from ._values import (
     check_name,
     encode,
     encode_native,
-    new_ulid,
     to_unix_seconds,
 )
 

@@ -29,12 +29,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cio_async import _values
+from cio_async import _ulid, _values
 from cio_async._errors import (
     InvalidArgumentError,
     InvalidTypeError,
     PayloadTooLargeError,
 )
+from cio_async._ulid import new_ulid
 from cio_async._values import (
     MAX_ATTRIBUTE_NAME_BYTES,
     MAX_ATTRIBUTE_VALUE_BYTES,
@@ -48,7 +49,6 @@ from cio_async._values import (
     check_name,
     coerce,
     encode,
-    new_ulid,
     to_unix_seconds,
 )
 
@@ -942,7 +942,7 @@ class TestTimestamps:
 # child's next ids.
 FORK_SCRIPT = """
 import os
-from cio_async._values import new_ulid
+from cio_async._ulid import new_ulid
 
 new_ulid()
 reader, writer = os.pipe()
@@ -991,7 +991,7 @@ class TestUlid:
 
     def test_random_part_spreads_over_all_symbols(self) -> None:
         """The random part of fresh ids uses every symbol of the alphabet."""
-        source = _values._UlidSource()
+        source = _ulid._UlidSource()
         symbols: set[str] = set()
         for _ in range(200):
             source._ms = -1  # force a fresh draw instead of an increment
@@ -1005,7 +1005,7 @@ class TestUlid:
         """An id made after the clock stepped back still sorts after the last one."""
         clock = iter([2_000_000_000_000_000_000, 1_000_000_000_000_000_000])
         monkeypatch.setattr(time, "time_ns", lambda: next(clock))
-        source = _values._UlidSource()
+        source = _ulid._UlidSource()
 
         first, second = source.new(), source.new()
 
@@ -1017,7 +1017,7 @@ class TestUlid:
     ) -> None:
         """If the random part cannot count up, the id moves to the next millisecond."""
         monkeypatch.setattr(time, "time_ns", lambda: 1_710_072_000_000_000_000)
-        source = _values._UlidSource()
+        source = _ulid._UlidSource()
         first = source.new()
         source._random = "Z" * 16
 
@@ -1038,7 +1038,7 @@ class TestUlid:
     )
     def test_increment_carries(self, before: str, after: str | None) -> None:
         """Counting up carries through Z and reports overflow as None."""
-        assert _values._increment(before) == after
+        assert _ulid._increment(before) == after
 
     def test_ids_from_threads_are_unique(self) -> None:
         """Ids made on several threads at once never repeat."""
