@@ -67,7 +67,7 @@ FORMATS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "track_delivery",
-        "delivery_id metric [device_token] [timestamp]",
+        "delivery_id metric device_token [timestamp]",
         "track_delivery",
     ),
     (
@@ -358,7 +358,7 @@ async def _track_delivery(cio: AsyncCustomerIO, line: _Line) -> None:
     await cio.track_delivery(
         line["delivery_id"],
         line["metric"],
-        device_token=line.get("device_token"),
+        device_token=line["device_token"],
         timestamp=_timestamp(line),
     )
 

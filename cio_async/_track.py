@@ -133,6 +133,13 @@ class AsyncCustomerIO:
             if not isinstance(value, str) or not value.strip():
                 message = f"{name} must be a non-empty string"
                 raise ConfigurationError(message)
+            if value != value.strip():
+                # A newline from a secrets file would fail every request as 401.
+                message = f"{name} has leading or trailing whitespace; strip it"
+                raise ConfigurationError(message)
+        if ":" in site_id:
+            message = "site_id must not contain ':' (it ends the Basic auth user)"
+            raise ConfigurationError(message)
         region = as_region(region)
         _check_settings(batching, retry, timeouts, on_failure, dead_letter_path)
 
@@ -698,7 +705,7 @@ class AsyncCustomerIO:
         delivery_id: str,
         metric: Literal["opened", "converted", "delivered"],
         *,
-        device_token: str | None = None,
+        device_token: str,
         timestamp: _Timestamp = None,
         wait: bool = False,
     ) -> None:
@@ -715,9 +722,7 @@ class AsyncCustomerIO:
         if metric not in DELIVERY_METRICS:
             message = 'must be "opened", "converted" or "delivered"'
             raise InvalidArgumentError("metric", message)
-        attributes: dict[str, Any] = {}
-        if device_token is not None:
-            attributes["device_token"] = check_identifier(device_token, "device_token")
+        attributes = {"device_token": check_identifier(device_token, "device_token")}
         item = {
             "type": "delivery",
             "identifiers": {"id": check_identifier(delivery_id, "delivery_id")},

@@ -233,7 +233,7 @@ def sign(body: bytes, signing_key: str | bytes, timestamp: int | str) -> str:
 
 def verify_signature(
     body: bytes,
-    timestamp: str | None,
+    timestamp: str | int | None,
     signature: str | None,
     signing_key: str | bytes,
     *,
@@ -269,9 +269,14 @@ def verify_signature(
     _check_max_age(max_age)
     _check_body(body)
 
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        timestamp = str(timestamp)  # sign() takes an int too; be symmetric
     if not timestamp:
         message = f"{TIMESTAMP_HEADER} header is missing"
         raise WebhookVerificationError(message)
+    if not isinstance(timestamp, str) or not isinstance(signature, (str, type(None))):
+        message = "the timestamp and signature must be the header strings"
+        raise InvalidTypeError("timestamp", message)
     if not signature:
         message = f"{SIGNATURE_HEADER} header is missing"
         raise WebhookVerificationError(message)
@@ -501,6 +506,9 @@ def _check_body(body: object) -> None:
     """
     if isinstance(body, str):
         reason = "must be the raw request bytes, not str: re-encoding breaks the check"
+        raise InvalidTypeError("body", reason)
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        reason = f"must be the raw request bytes, not {type(body).__name__}"
         raise InvalidTypeError("body", reason)
 
 

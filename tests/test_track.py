@@ -735,3 +735,18 @@ class TestMisuse:
         with pytest.raises(ClientClosedError):
             async with cio:
                 pass
+
+    @pytest.mark.parametrize(
+        ("site_id", "api_key", "named"),
+        [("s", "key\n", "api_key"), (" s", "k", "site_id"), ("a:b", "k", "site_id")],
+    )
+    def test_credentials_that_would_fail_every_request_are_refused(
+        self, site_id: str, api_key: str, named: str
+    ) -> None:
+        """
+        Whitespace around a credential, or ':' in the site id, fails at construction.
+        """
+        with pytest.raises(ConfigurationError, match=named) as caught:
+            AsyncCustomerIO(site_id, api_key)
+
+        assert "key\n" not in str(caught.value)

@@ -669,3 +669,15 @@ def _now() -> int:
     Return the current Unix time in whole seconds, for requests checked live.
     """
     return int(time.time())
+
+
+def test_an_int_timestamp_verifies_like_its_header_string() -> None:
+    """
+    verify_signature takes the timestamp as an int too, as sign() does.
+    """
+    from cio_async.webhooks import sign, verify_signature
+
+    body = b'{"event_id":"e1"}'
+    signature = sign(body, "key", 1_700_000_000)
+
+    verify_signature(body, 1_700_000_000, signature, "key", now=1_700_000_010)

@@ -436,12 +436,14 @@ if pytest_asyncio is not None:
         cio_fake: FakeCustomerIO, monkeypatch: pytest.MonkeyPatch
     ) -> FakeCustomerIO:
         """
-        The ``CUSTOMERIO_*`` variables point at ``cio_fake`` during the test.
+        The ``CUSTOMERIO_*`` variables (Track and App API) point at ``cio_fake``.
         """
         monkeypatch.setenv("CUSTOMERIO_SITE_ID", cio_fake.site_id)
         monkeypatch.setenv("CUSTOMERIO_TRACK_API_KEY", cio_fake.api_key)
         monkeypatch.setenv("CUSTOMERIO_TRACK_URL", cio_fake.url)
         monkeypatch.setenv("CUSTOMERIO_REGION", cio_fake.region)
+        monkeypatch.setenv("CUSTOMERIO_APP_API_KEY", cio_fake.app_api_key)
+        monkeypatch.setenv("CUSTOMERIO_APP_URL", cio_fake.url)
         return cio_fake
 
     @pytest.fixture
