@@ -62,11 +62,18 @@ log = logging.getLogger("cio_async.batcher")
 
 FailureHandler = Callable[[DeliveryFailure], Awaitable[None] | None]
 
-# Statuses worth another try; everything else is final for a batch.
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-_IN_FAILURE_HANDLER: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "cio_async_in_failure_handler", default=False
+def _worth_retrying(status: int) -> bool:
+    """
+    Statuses worth another try (any 5xx but 501, as edge proxies add their
+    own: 520, 522, 524); everything else is final for a batch.
+    """
+    return status in (408, 429) or (status >= 500 and status != 501)
+
+
+# Which batcher's failure handler the current task is running in, if any.
+_IN_FAILURE_HANDLER: contextvars.ContextVar[Batcher | None] = contextvars.ContextVar(
+    "cio_async_in_failure_handler", default=None
 )
 
 _IDLE, _RUNNING, _CLOSING, _CLOSED, _BROKEN = (
@@ -168,6 +175,8 @@ class Batcher:
         self._failures_done = 0
         self._failures_done_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._auth_error_logged = False
+        self._dispatch_cancelled = False
+        self._closing_done = asyncio.Event()
 
         self._run_task: asyncio.Task[None] | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
@@ -422,7 +431,7 @@ class Batcher:
                 answer.status,
                 (time.monotonic() - started) * 1000,
             )
-            if answer.status in _RETRY_STATUSES:
+            if _worth_retrying(answer.status):
                 raise answer.error()
             return answer
 
@@ -477,6 +486,12 @@ class Batcher:
             )
         elif status == 400:
             self._fail(ops, Reason.REJECTED, status, answer.server_message(), attempts)
+        elif 300 <= status < 400:
+            message = (
+                "redirected: the account may be in the other region "
+                "(region=Region.EU or Region.US)"
+            )
+            self._fail(ops, Reason.CLIENT_ERROR, status, message, attempts)
         else:
             self._fail(
                 ops, Reason.CLIENT_ERROR, status, answer.server_message(), attempts
@@ -627,11 +642,17 @@ class Batcher:
         handler = self._on_failure
         if handler is None:
             return
-        token = _IN_FAILURE_HANDLER.set(True)
+        token = _IN_FAILURE_HANDLER.set(self)
         try:
             result = handler(failure)
             if inspect.isawaitable(result):
                 await result
+        except asyncio.CancelledError:
+            # Only our own cancellation (aclose() giving up) may end the
+            # dispatcher; a handler awaiting something cancelled elsewhere may not.
+            if self._dispatch_cancelled:
+                raise
+            log.exception("the failure handler was cancelled; the batcher goes on")
         except Exception:
             log.exception("the failure handler raised; the batcher goes on")
         finally:
@@ -685,7 +706,7 @@ class Batcher:
         if self._epochs_before(epoch):
             await self._wait_level(self._flush_waiters, epoch)
 
-        if not _IN_FAILURE_HANDLER.get():
+        if _IN_FAILURE_HANDLER.get() is not self:
             handed = self._failures_handed
             if self._failures_done < handed:
                 await self._wait_level(self._failures_done_waiters, handed)
@@ -721,13 +742,23 @@ class Batcher:
         if self._state is _IDLE:
             self._state = _CLOSED
             self._closed.set()
+            self._closing_done.set()
             await self._transport.aclose()
             return
         if self._state is _CLOSING or self._closed.is_set():
-            if not _IN_FAILURE_HANDLER.get():
-                await self._closed.wait()
+            # Another aclose() is at work, or was cancelled: wait until every
+            # failure is handed over, unless that would mean waiting for ourselves.
+            if _IN_FAILURE_HANDLER.get() is not self:
+                await self._closing_done.wait()
+                await self._drain_handler(timeout)
             return
 
+        try:
+            await self._close(timeout)
+        finally:
+            self._closing_done.set()
+
+    async def _close(self, timeout: float) -> None:
         started = time.monotonic()
         broken = self._state is _BROKEN
         if not broken:
@@ -738,17 +769,23 @@ class Batcher:
             if not broken:
                 with anyio.move_on_after(timeout):
                     await self._settled(epoch)
-            await self._stop(Reason.SHUTDOWN_TIMEOUT, "not delivered before aclose()")
-            await self._transport.aclose()
         finally:
+            # Even when our caller is cancelled, the stop must happen: else the
+            # senders and the session outlive a client that says it is closed.
+            with anyio.CancelScope(shield=True):
+                await self._stop(
+                    Reason.SHUTDOWN_TIMEOUT, "not delivered before aclose()"
+                )
+                await self._transport.aclose()
             self._flushing -= 1
             if self._state is _CLOSING or self._state is _BROKEN:
                 self._state = _CLOSED
             self._closed.set()
             self._failure_ready.set()
 
-        if not _IN_FAILURE_HANDLER.get():
-            await self._drain_handler(max(1.0, timeout - (time.monotonic() - started)))
+        if _IN_FAILURE_HANDLER.get() is not self:
+            left = timeout - (time.monotonic() - started)
+            await self._drain_handler(max(1.0, left))
 
     async def _stop(self, reason: Reason, message: str) -> None:
         self._refuse_waiters()
@@ -763,7 +800,7 @@ class Batcher:
 
     async def _drain_handler(self, timeout: float) -> None:
         task = self._dispatch_task
-        if task is None:
+        if task is None or task.done():
             return
         done, _ = await asyncio.wait({task}, timeout=timeout)
         if not done:
@@ -774,6 +811,7 @@ class Batcher:
                 timeout,
                 left,
             )
+            self._dispatch_cancelled = True
             task.cancel()
 
     def _on_run_done(self, task: asyncio.Task[None]) -> None:

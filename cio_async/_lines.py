@@ -137,6 +137,9 @@ async def send_line(cio: AsyncCustomerIO, raw: bytes | str) -> None:
         return
 
     action = record.get("action")
+    if action is None:
+        message = "missing field 'action'; see 'cio-async send --help'"
+        raise ValueError(message)
     if not isinstance(action, str) or action not in _HANDLERS:
         message = f"unknown action {action!r}; see 'cio-async send --help'"
         raise ValueError(message)

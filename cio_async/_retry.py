@@ -145,17 +145,22 @@ async def retry(
         try:
             return await attempt()
         except CustomerIOError as error:
-            if attempts >= policy.max_attempts or not should_retry(error):
-                raise
-
-            delay = backoff_delay(attempts, policy)
             server_delay = (
                 error.retry_after if isinstance(error, HTTPStatusError) else None
             )
             if server_delay is not None:
+                # The server spoke to the client, not to this attempt: hold
+                # everyone back even when this one gives up.
+                gate.pause(min(server_delay, policy.max_retry_after))
+            if attempts >= policy.max_attempts or not should_retry(error):
+                raise
+
+            delay = backoff_delay(attempts, policy)
+            if server_delay is not None:
                 delay = min(server_delay, policy.max_retry_after)
-                gate.pause(delay)
-            if time.monotonic() + delay > deadline:
+            # The gate may hold us longer than our own delay (another sender's
+            # Retry-After); no retry may start after the deadline either way.
+            if max(time.monotonic() + delay, gate.paused_until) > deadline:
                 raise
 
             if on_retry is not None:

@@ -38,6 +38,8 @@ class SignalDrain:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: dict[signal.Signals, tuple[Any, asyncio.Handle | None]] = {}
         self._task: asyncio.Task[None] | None = None
+        # What came before us, kept after uninstall() for handlers above us.
+        self._retired: dict[signal.Signals, tuple[Any, asyncio.Handle | None]] = {}
 
     @property
     def installed(self) -> bool:
@@ -77,19 +79,29 @@ class SignalDrain:
     def uninstall(self) -> None:
         """
         Put back the handlers that were there before. Idempotent.
+
+        Only a handler that is still ours is removed: if another was installed
+        on top of it (a second client, a framework), that one stays, and when it
+        is removed in turn it skips past us to what came before.
         """
         loop = self._loop
         if loop is None:
             return
         previous, self._previous = self._previous, {}
+        self._retired.update(previous)
+        loop_handlers: dict[int, asyncio.Handle] = getattr(loop, "_signal_handlers", {})
         for sig, (python_handler, loop_handle) in previous.items():
             if loop.is_closed():
                 break
+            current = loop_handlers.get(sig)
+            if current is None or _callback(current) != self._on_signal:
+                continue
             loop.remove_signal_handler(sig)
+            python_handler, loop_handle = _skip_retired(
+                sig, python_handler, loop_handle
+            )
             if loop_handle is not None and not loop_handle.cancelled():
-                callback = loop_handle._callback  # type: ignore[attr-defined]
-                args = loop_handle._args
-                loop.add_signal_handler(sig, callback, *args)
+                loop.add_signal_handler(sig, _callback(loop_handle), *loop_handle._args)
             elif python_handler is not None:
                 signal.signal(sig, python_handler)
 
@@ -112,3 +124,22 @@ class SignalDrain:
             self.uninstall()
             log.debug("re-sending %s", sig.name)
             os.kill(os.getpid(), sig)
+
+
+def _callback(handle: asyncio.Handle) -> Any:
+    # asyncio.Handle keeps its callback privately; no public accessor exists.
+    return handle._callback  # type: ignore[attr-defined]
+
+
+def _skip_retired(
+    sig: signal.Signals, python_handler: Any, loop_handle: asyncio.Handle | None
+) -> tuple[Any, asyncio.Handle | None]:
+    """
+    Follow the chain past handlers of drains that were uninstalled meanwhile.
+    """
+    while loop_handle is not None:
+        owner = getattr(_callback(loop_handle), "__self__", None)
+        if not isinstance(owner, SignalDrain) or owner.installed:
+            break
+        python_handler, loop_handle = owner._retired.get(sig, (python_handler, None))
+    return python_handler, loop_handle

@@ -231,6 +231,8 @@ class Transport:
                 headers=send_headers,
                 timeout=self._request_timeout,
                 allow_redirects=False,
+                # A session passed in may raise on error statuses; we read them.
+                raise_for_status=False,
             ) as response:
                 data = await response.read()
                 return Answer(response.status, response.headers, data)
