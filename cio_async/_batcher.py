@@ -696,7 +696,9 @@ class Batcher:
             await future
         finally:
             if not future.done():
+                # Timed out: forget it, or every timed-out flush would stay.
                 future.cancel()
+                waiters.remove((target, future))
 
     async def _settled(self, epoch: int) -> None:
         """

@@ -124,9 +124,9 @@ class BatchConfig:
     @max_batch_bytes.validator
     def _check_bytes(self, attribute: attrs.Attribute[int], value: int) -> None:
         # Room for the envelope and one maximal item, or nothing large could
-        # ever be sent.
-        if value < 33_000 or value > 512_000:
-            message = "max_batch_bytes must be between 33,000 and 512,000"
+        # ever be sent; and under the Track API's 500 KB, read as 500,000.
+        if value < 33_000 or value > 500_000:
+            message = "max_batch_bytes must be between 33,000 and 500,000"
             raise ConfigurationError(message)
 
 

@@ -68,6 +68,7 @@ from ._values import (
 )
 
 _Timestamp = Any  # datetime | date | int; checked by to_unix_seconds
+_running_loop = asyncio.get_running_loop
 
 
 @attrs.frozen
@@ -293,8 +294,7 @@ class AsyncCustomerIO:
     async def _submit(self, op: Operation, wait: bool) -> None:
         if type(wait) is not bool:
             raise InvalidTypeError("wait", "must be True or False")
-        if self._loop is None:
-            self._bind_loop()
+        self._bind_loop()
         if not wait:
             await self._batcher.put(op)
             return
@@ -349,7 +349,9 @@ class AsyncCustomerIO:
         }
 
         op = batch_item("identify", item, ordering_key(identifiers))
-        if wait or not self._batcher.offer(op):
+        # Another loop than the one the client is bound to goes the slow way,
+        # which refuses it: its queue would never be served.
+        if wait or self._loop is not _running_loop() or not self._batcher.offer(op):
             await self._submit(op, wait)
 
     @overload
@@ -413,7 +415,9 @@ class AsyncCustomerIO:
             name, data = event_name_and_data(name)
         op = self._event("event", person, name, data, id, timestamp)
         # The common case queues without another coroutine; see Batcher.offer.
-        if wait or not self._batcher.offer(op):
+        # Another loop than the one the client is bound to goes the slow way,
+        # which refuses it: its queue would never be served.
+        if wait or self._loop is not _running_loop() or not self._batcher.offer(op):
             await self._submit(op, wait)
 
     def _event(

@@ -750,3 +750,23 @@ class TestMisuse:
             AsyncCustomerIO(site_id, api_key)
 
         assert "key\n" not in str(caught.value)
+
+    def test_a_client_refuses_a_second_event_loop(self) -> None:
+        """
+        A client used from another loop than its first raises instead of queuing
+        into a queue nobody serves.
+        """
+        import asyncio as aio
+
+        cio = AsyncCustomerIO("site", "key", base_url="http://127.0.0.1:9")
+
+        async def first() -> None:
+            await cio.track("u1", "e")
+            await cio._batcher.aclose(0.1)
+
+        async def second() -> None:
+            await cio.track("u1", "e")
+
+        aio.run(first())
+        with pytest.raises(ClientClosedError, match="another event loop"):
+            aio.run(second())
