@@ -208,15 +208,9 @@ class Batcher:
         if self._state is not _RUNNING:
             self._start()
 
-        op._epoch = self._epoch
-        # Callers already waiting for room go first: a fast put_nowait here
-        # would overtake them and could starve one past its timeout.
-        if self._room_waiters or self._queue.full():
+        if not self.offer(op):
+            op._epoch = self._epoch
             await self._put_when_room(op)
-            return
-        self._queue.put_nowait(op)
-        self._accepted += 1
-        self._epoch_count += 1
 
     def offer(self, op: Operation) -> bool:
         """
@@ -224,6 +218,8 @@ class Batcher:
 
         The fast path of every call: no coroutine, no await. ``False`` means
         "use ``put()``", which starts the batcher, waits for room or raises.
+        Callers already waiting for room go first: queuing past them could
+        starve one beyond its timeout.
         """
         if (
             self._state is not _RUNNING
